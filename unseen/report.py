@@ -1,0 +1,93 @@
+"""What happened to each file, as numbers and words; never a single pixel.
+
+`FileResult` is returned by the API for every input; `write_report` saves a
+run as JSON. Boxes, counts, timings and messages only: no thumbnails, no
+face crops, no original metadata values.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unseen.detections import Detections
+from unseen.media.atomic import atomic_output
+
+Status = Literal["written", "failed", "skipped"]
+
+
+@dataclass
+class FileResult:
+    """The outcome for one input file (or one in-memory image)."""
+
+    input: str
+    output: str | None = None
+    kind: str = "photo"
+    status: Status = "written"
+    detections: Detections = field(default_factory=Detections.empty)
+    width: int = 0
+    height: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    frames: int = 0
+    image: NDArray[np.uint8] | None = field(default=None, repr=False)
+    """The redacted pixels, for in-memory calls; never written to reports."""
+
+    @property
+    def faces(self) -> int:
+        return len(self.detections)
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {
+            "input": self.input,
+            "output": self.output,
+            "kind": self.kind,
+            "status": self.status,
+            "faces": self.faces,
+            "width": self.width,
+            "height": self.height,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
+            "warnings": self.warnings,
+        }
+        if self.kind == "video":
+            d["frames"] = self.frames
+        else:
+            d["regions"] = self.detections.to_list()
+        return d
+
+
+def write_report(
+    path: Path, results: Sequence[FileResult], settings: dict[str, object], version: str
+) -> None:
+    """Save a run's results as JSON (atomically)."""
+    from unseen.detect.models import model_versions
+
+    doc = {
+        "unseen": version,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "python": platform.python_version(),
+        "models": model_versions(),
+        "settings": settings,
+        "summary": summarize(results),
+        "files": [r.to_dict() for r in results],
+    }
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def summarize(results: Sequence[FileResult]) -> dict[str, int]:
+    out = {"files": len(results), "written": 0, "failed": 0, "skipped": 0, "faces": 0}
+    for r in results:
+        out[r.status] += 1
+        out["faces"] += r.faces
+    return out

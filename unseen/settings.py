@@ -1,0 +1,58 @@
+"""One dataclass of settings, with safe defaults, passed down explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+RedactMethod = Literal["fill", "blur", "pixelate"]
+RegionShape = Literal["ellipse", "box"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How `unseen` finds and removes faces. The defaults err toward covering."""
+
+    redact: RedactMethod = "fill"
+    """What happens inside a region: opaque ``fill`` (irreversible), or the
+    weaker ``blur`` / ``pixelate`` (scaled with the face, plus noise)."""
+
+    mask_scale: float = 1.3
+    """Each detected box is grown by this factor around its centre before
+    redaction, so forehead, chin and ears are inside the region."""
+
+    shape: RegionShape = "ellipse"
+    threshold: float = 0.05
+    """Detection score threshold (CenterFace's scale). Low on purpose: a
+    missed face is a leak, a false positive is a small cost."""
+
+    detectors: tuple[str, ...] = ("centerface", "retinaface")
+    """Models in the ensemble. ``centerface`` runs at every scale; the others
+    add independent passes at native and doubled size."""
+
+    max_pass_megapixels: float = 8.0
+    """Pixel budget of one network pass; sets the up- and down-scaling."""
+
+    tile_size: int = 2048
+    """Passes larger than this on a side run as overlapping tiles."""
+
+    fill_color: tuple[int, int, int] = (0, 0, 0)
+    jpeg_quality: int = 95
+    max_image_megapixels: float = 250.0
+    """Larger declared image sizes are refused before decoding (bombs)."""
+
+    threads: int = 0
+    """onnxruntime intra-op threads; 0 lets it use every core."""
+
+    def __post_init__(self) -> None:
+        if self.redact not in ("fill", "blur", "pixelate"):
+            raise ValueError(f"unknown redaction method {self.redact!r}")
+        if self.shape not in ("ellipse", "box"):
+            raise ValueError(f"unknown region shape {self.shape!r}")
+        if not 1.0 <= self.mask_scale <= 4.0:
+            raise ValueError("mask scale must be between 1.0 and 4.0")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
