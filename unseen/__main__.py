@@ -1,0 +1,5 @@
+"""``python -m unseen`` runs the command line."""
+
+from unseen.cli import entry
+
+entry()

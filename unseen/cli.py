@@ -1,0 +1,180 @@
+"""The `unseen` command: argument parsing and printing only.
+
+``unseen [OPTIONS] INPUT... -o OUT`` anonymizes; other verbs (``unseen
+inspect``, ``unseen clean`` ...) are registered in `SUBCOMMANDS`. Exit codes:
+0 every file written, 1 usage error, 2 some files failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from unseen import __version__
+from unseen.errors import UnseenError
+from unseen.report import FileResult, summarize, write_report
+from unseen.settings import Settings
+
+EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 1, 2
+SUMMARY_ROWS = 40
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits with 1 and one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def anonymize_parser() -> Parser:
+    p = Parser(
+        prog="unseen",
+        description=(
+            "Remove every face from photos before publishing them. Outputs carry no "
+            "metadata; originals are never changed. Runs offline."
+        ),
+        epilog="Other commands: " + ", ".join(f"unseen {k}" for k in SUBCOMMANDS),
+    )
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos or folders")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                   help="output folder (or file, for a single input with a file name)")
+    p.add_argument("--redact", choices=("fill", "blur", "pixelate"), default="fill",
+                   help="fill (default, irreversible), or the weaker blur / pixelate")
+    p.add_argument("--mask-scale", type=float, default=Settings.mask_scale, metavar="M",
+                   help=f"grow each face region by this factor (default {Settings.mask_scale})")
+    p.add_argument("--shape", choices=("ellipse", "box"), default="ellipse",
+                   help="region shape (default ellipse)")
+    p.add_argument("--thresh", type=float, default=Settings.threshold, metavar="T",
+                   help=f"detection threshold; lower covers more (default {Settings.threshold})")
+    p.add_argument("--report", type=Path, metavar="PATH", help="write a JSON report here")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("--version", action="version", version=f"unseen {__version__}")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if args and args[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[args[0]](args[1:])
+        return run_anonymize(args)
+    except UsageError as exc:
+        err.print(str(exc), markup=False)
+        return EXIT_USAGE
+    except UnseenError as exc:
+        err.print(f"unseen: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("unseen: interrupted; no partial output was left behind", markup=False)
+        return 130
+
+
+def run_anonymize(argv: list[str]) -> int:
+    parser = anonymize_parser()
+    if argv in (["--version"], ["-V"]):
+        print(f"unseen {__version__}")
+        return EXIT_OK
+    a = parser.parse_args(argv)
+    try:
+        settings = Settings(redact=a.redact, mask_scale=a.mask_scale, shape=a.shape,
+                            threshold=a.thresh)
+    except ValueError as exc:
+        raise UsageError(f"unseen: {exc}") from exc
+
+    from unseen.batch import plan_jobs, run_jobs
+    from unseen.pipeline import Anonymizer
+
+    jobs = plan_jobs(a.inputs, a.output)
+    out = Console(highlight=False, soft_wrap=True, quiet=a.quiet)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    if settings.redact != "fill" and not a.quiet:
+        err.print(f"warning: --redact {settings.redact} is weaker than fill; "
+                  "see the README before publishing", markup=False)
+    engine = Anonymizer(settings)
+
+    def report_line(r: FileResult) -> None:
+        if r.status == "failed":
+            err.print(f"unseen: {r.input}: {r.error}", markup=False)
+
+    todo = [j for j in jobs if not j.skip_reason]
+    show_bar = len(todo) > 1 and not a.quiet
+    if show_bar:
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+        ) as progress:
+            task = progress.add_task("anonymizing", total=len(todo))
+
+            def done(r: FileResult) -> None:
+                report_line(r)
+                if r.status != "skipped":
+                    progress.advance(task)
+
+            results = run_jobs(jobs, lambda j: engine.file(j.source, j.dest), done)
+    else:
+        results = run_jobs(jobs, lambda j: engine.file(j.source, j.dest), report_line)
+
+    if a.report:
+        write_report(a.report, results, settings.as_dict(), __version__)
+    print_summary(out, results)
+    return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
+
+
+def print_summary(console: Console, results: Sequence[FileResult]) -> None:
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    table.add_column("file", overflow="fold")
+    table.add_column("faces", justify="right")
+    table.add_column("result", overflow="fold")
+    rows = [r for r in results if r.status == "failed"]
+    rows += [r for r in results if r.status == "written"][: max(0, SUMMARY_ROWS - len(rows))]
+    for r in rows:
+        if r.status == "written":
+            table.add_row(r.input, str(r.faces), f"-> {r.output}")
+        else:
+            table.add_row(r.input, "", f"[red]FAILED[/red]: {_escape(r.error or '')}")
+    shown = len(rows)
+    s = summarize(results)
+    if s["files"] - s["skipped"]:
+        console.print(table)
+    if shown < s["written"] + s["failed"]:
+        console.print(f"... and {s['written'] + s['failed'] - shown} more written files")
+    skipped = f", {s['skipped']} skipped (not media)" if s["skipped"] else ""
+    console.print(
+        f"{s['written']} written, {s['failed']} failed{skipped}; {s['faces']} faces removed"
+    )
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {}
+
+
+def entry() -> NoReturn:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
