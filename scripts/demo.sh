@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up a virtualenv, install unseen, make a sample and anonymize it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/pip install -q -e . 
+.venv/bin/python scripts/make_sample.py sample
+.venv/bin/unseen sample -o safe --report safe/report.json
+echo "anonymized copies are in safe/ (originals in sample/ are unchanged)"
