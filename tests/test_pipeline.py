@@ -1,0 +1,103 @@
+"""The photo pipeline end to end on real photos with ground-truth faces."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+BUCKETS = [(0, 10, "<10"), (10, 16, "10-16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, 1e9, ">=64")]
+
+
+def bucket(h: float) -> str:
+    return next(name for lo, hi, name in BUCKETS if lo <= h < hi)
+
+
+def protected(changed: np.ndarray, box: list[float]) -> bool:
+    """The central 60 % of the box is at least 90 % changed."""
+    x, y, w, h = box
+    x1, y1 = round(x + 0.2 * w), round(y + 0.2 * h)
+    x2, y2 = max(round(x + 0.8 * w), x1 + 1), max(round(y + 0.8 * h), y1 + 1)
+    region = changed[y1:y2, x1:x2]
+    return region.size > 0 and float(region.mean()) >= 0.9
+
+
+@pytest.fixture(scope="module")
+def faces_run(engine, shared_data: Path, face_boxes, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Anonymize lossless PNG copies of every annotated photo once."""
+    src_dir = tmp_path_factory.mktemp("src")
+    out_dir = tmp_path_factory.mktemp("out")
+    hits: dict[str, list[bool]] = {name: [] for _, _, name in BUCKETS}
+    changed_area = gt_area = 0.0
+    for rel, boxes in face_boxes.items():
+        original = np.asarray(ImageOps.exif_transpose(Image.open(shared_data / "faces" / rel)).convert("RGB"))
+        src = src_dir / (Path(rel).stem + ".png")
+        Image.fromarray(original).save(src)
+        result = engine.file(src, out_dir / src.name)
+        assert result.status == "written", result.error
+        out = np.asarray(Image.open(out_dir / src.name).convert("RGB"))
+        changed = (out != original).any(axis=2)
+        changed_area += float(changed.sum())
+        for box in boxes:
+            gt_area += box[2] * box[3]
+            hits[bucket(box[3])].append(protected(changed, box))
+    return hits, changed_area / gt_area
+
+
+def test_recall_by_face_height(faces_run) -> None:  # type: ignore[no-untyped-def]
+    hits, _ = faces_run
+    recall = {k: sum(v) / len(v) for k, v in hits.items()}
+    overall = sum(sum(v) for v in hits.values()) / sum(len(v) for v in hits.values())
+    print("recall", recall, "overall", overall)
+    # Floors just under what bench/photos.py measures (see README); the
+    # issue's targets and why some are out of reach are in the README.
+    assert recall["16-32"] >= 0.95
+    assert (sum(hits["32-64"]) + sum(hits[">=64"])) / (len(hits["32-64"]) + len(hits[">=64"])) >= 0.93
+    assert recall["10-16"] >= 0.92
+    assert overall >= 0.85
+
+
+def test_area_changed_is_bounded(faces_run) -> None:  # type: ignore[no-untyped-def]
+    _, area_ratio = faces_run
+    print("area changed / ground-truth face area", area_ratio)
+    assert area_ratio <= 3.3
+
+
+def test_originals_are_byte_identical(engine, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = sorted((shared_data / "faces" / "dlib_voc").glob("*.jpg"))
+    before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    for f in files:
+        assert engine.file(f, tmp_path / f.name).status == "written"
+    assert {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files} == before
+
+
+def test_portrait_photo_is_processed_upright(engine, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A phone photo stored sideways with an EXIF orientation tag: faces must
+    be found as in the upright picture, and the output is upright."""
+    upright = Image.open(shared_data / "faces" / "dlib_voc" / "2008_001009.jpg").convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 CW to display
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    src = tmp_path / "sideways.jpg"
+    stored.save(src, quality=95, exif=exif.tobytes())
+    r_side = engine.file(src, tmp_path / "out" / "sideways.jpg")
+    r_up = engine.redact_pixels(np.asarray(upright))[1]
+    assert r_side.status == "written"
+    assert (r_side.width, r_side.height) == upright.size
+    out = Image.open(tmp_path / "out" / "sideways.jpg")
+    assert out.size == upright.size
+    assert out.getexif().get(0x0112) is None
+    assert abs(r_side.faces - len(r_up)) <= max(2, len(r_up) // 10)
+    assert r_side.faces >= 5
+
+
+def test_api_array_roundtrip(engine) -> None:  # type: ignore[no-untyped-def]
+    import unseen
+
+    blank = np.full((200, 300, 3), 128, np.uint8)
+    result = unseen.anonymize(blank)
+    assert result.image is not None and result.image.shape == blank.shape
+    assert result.faces == 0 and np.array_equal(result.image, blank)
