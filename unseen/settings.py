@@ -33,7 +33,7 @@ class Settings:
     max_pass_megapixels: float = 8.0
     """Pixel budget of one network pass; sets the up- and down-scaling."""
 
-    tile_size: int = 2048
+    tile_size: int = 4096
     """Passes larger than this on a side run as overlapping tiles."""
 
     fill_color: tuple[int, int, int] = (0, 0, 0)
@@ -43,6 +43,34 @@ class Settings:
 
     threads: int = 0
     """onnxruntime intra-op threads; 0 lets it use every core."""
+
+    # video ------------------------------------------------------------------
+    keep_audio: bool = False
+    """Copy the sound track. Off by default: voices identify people (A7)."""
+
+    crf: int = 20
+    """H.264 quality (lower is better and larger; 18-23 is visually good)."""
+
+    preset: str = "veryfast"
+    """libx264 speed preset (ultrafast ... veryslow)."""
+
+    partial_output: bool = False
+    """On a damaged video, write the frames before the damage to a file
+    named ``*.PARTIAL.*`` instead of writing nothing."""
+
+    video_keyframe_interval: int = 8
+    """Every this many frames (and at every scene cut) the full multi-scale
+    search runs; the frames between get a cheap single-scale pass."""
+
+    video_cheap_megapixels: float = 0.25
+    """Pixel budget of the cheap per-frame pass (downscales larger video)."""
+
+    video_key_megapixels: float = 2.0
+    """Pixel budget of one pass of the full search on key frames."""
+
+    track_pad_frames: int = 12
+    """Cover every face this many frames before its first and after its
+    last detection (within a shot)."""
 
     def __post_init__(self) -> None:
         if self.redact not in ("fill", "blur", "pixelate"):

@@ -18,6 +18,9 @@ from unseen.detect import RGBImage
 from unseen.detections import Detections
 
 
+TILE_OVERLAP = 256
+
+
 class ScalableDetector(Protocol):
     name: str
 
@@ -63,11 +66,14 @@ def plan_passes(
     for name in detectors:
         if name == "centerface":
             continue
+        if min(width, height) * base > 1200:
+            # Large photos: a half-size pass for the second opinion on
+            # medium and large faces keeps the 12 MP budget.
+            passes.append(Pass(name, base / 2, other))
+            continue
         passes.append(Pass(name, base, other))
         if base == 1.0 and megapixels * 4 <= max_pass_megapixels * 1.1:
             passes.append(Pass(name, 2.0, other, 48.0))
-        elif min(width, height) * base > 1200:
-            passes.append(Pass(name, base / 2, other))
     return passes
 
 
@@ -90,7 +96,7 @@ class MultiScaleDetector:
         self,
         detectors: Mapping[str, ScalableDetector],
         max_pass_megapixels: float = 8.0,
-        tile_size: int = 2048,
+        tile_size: int = 4096,
     ) -> None:
         self.detectors = dict(detectors)
         self.max_pass_megapixels = max_pass_megapixels
@@ -114,8 +120,9 @@ class MultiScaleDetector:
         if max(w, h) <= window:
             dets = detector.detect_at(image, p.threshold, p.scale)
         else:
-            # Overlap must hold the largest face this pass keeps, whole.
-            overlap = int(min(window // 2, max(64, min(p.max_face, window / 4) * 1.5)))
+            # The overlap holds any face this pass keeps (in scaled pixels, up
+            # to TILE_OVERLAP); larger faces are the coarse pass's job.
+            overlap = int(min(window // 2, min(p.max_face, TILE_OVERLAP / p.scale) + 16))
             parts = []
             for x1, y1, x2, y2 in tiles(w, h, window, overlap):
                 crop = np.ascontiguousarray(image[y1:y2, x1:x2])
