@@ -172,6 +172,22 @@ def _escape(text: str) -> str:
 SUBCOMMANDS: dict[str, Callable[[list[str]], int]] = {}
 
 
+def _run_inspect(argv: list[str]) -> int:
+    from unseen.cli_metadata import run_inspect
+
+    return run_inspect(argv)
+
+
+def _run_clean(argv: list[str]) -> int:
+    from unseen.cli_metadata import run_clean
+
+    return run_clean(argv)
+
+
+SUBCOMMANDS["inspect"] = _run_inspect
+SUBCOMMANDS["clean"] = _run_clean
+
+
 def entry() -> NoReturn:
     sys.exit(main())
 

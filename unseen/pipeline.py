@@ -18,6 +18,7 @@ from unseen.detections import Detections
 from unseen.errors import OutputError, UnseenError, UnsupportedFormatError
 from unseen.media import media_kind
 from unseen.media.image import Photo, read_photo, write_photo
+from unseen.metadata import check_output
 from unseen.redact import WEAK_METHOD_WARNING, RedactionPlan, apply_plan
 from unseen.report import FileResult
 from unseen.settings import Settings
@@ -106,6 +107,7 @@ class Anonymizer:
             write_photo(safe, dest, self.settings.jpeg_quality)
         except OSError as exc:
             raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
+        check_output(dest)  # fail closed: any metadata left -> output deleted, file failed
         result.output = str(dest)
         result.status = "written"
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from PIL import Image
+
 from unseen.errors import CorruptMediaError
 from unseen.media.atomic import atomic_output
 from unseen.metadata.base import CleanResult, MetadataFinding, MetadataFormat, summarize
@@ -217,5 +219,21 @@ class JpegFormat(MetadataFormat):
         parts.append(b"\xff\xd9")
         with atomic_output(dest) as tmp:
             tmp.write_bytes(b"".join(parts))
-        return CleanResult(str(src), str(dest), "lossless", removed,
-                           ["JPEG segments removed; image data copied unchanged"])
+        notes = ["JPEG segments removed; image data copied unchanged"]
+        turn = _orientation(layout)
+        if turn not in (0, 1):
+            notes.append(f"EXIF orientation {turn} dropped with the EXIF block: viewers will "
+                         "show the picture rotated or mirrored (plain `unseen` writes it upright)")
+        return CleanResult(str(src), str(dest), "lossless", removed, notes)
+
+
+def _orientation(layout: JpegLayout) -> int:
+    for seg in layout.segments:
+        if seg.marker == 0xE1 and seg.payload.startswith(b"Exif\x00"):
+            exif = Image.Exif()
+            try:
+                exif.load(seg.payload[6:])
+                return int(exif.get(0x0112, 1))
+            except Exception:
+                return 0
+    return 0

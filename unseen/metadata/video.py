@@ -24,7 +24,7 @@ STRUCTURAL_KEYS = {
     "major_brand", "minor_version", "compatible_brands", "language", "vendor_id",
     "duration", "rotate", "doctype", "doctypeversion", "doctypereadversion",
 }
-DEFAULT_HANDLERS = {"VideoHandler", "SoundHandler", "DataHandler", ""}
+DEFAULT_HANDLERS = {"VideoHandler", "SoundHandler", "DataHandler", "SubtitleHandler", ""}
 _KEY_CATEGORIES: list[tuple[Category, str]] = [
     ("location", r"location|xyz|gps|iso6709|latitude|longitude|place"),
     ("time", r"creation_time|date|time|timecode|year"),
@@ -103,8 +103,8 @@ def iso_box_findings(path: Path) -> tuple[list[MetadataFinding], list[bytes]]:
                         if ctype[:1] == b"\xa9" or ctype == b"meta":
                             continue  # exposed by FFmpeg as tags
                         cat: Category = "device" if ctype in GOPRO_UDTA else "other"
-                        if ctype == b"XMP_":
-                            cat = "other"
+                        if ctype in (b"loci", b"xyz "):
+                            cat = "location"
                         out.append(MetadataFinding(cat, f"{cname} box", f"{here}/{cname}",
                                                    f"<{ce - cs} bytes>"))
                 elif btype == b"uuid":
@@ -159,6 +159,7 @@ class ContainerFormat(MetadataFormat):
                     if s.type in ("video", "audio") and not _attached_pic(s)]
             if not keep:
                 raise UnsupportedFormatError("has no audio or video stream to keep")
+            dropped = len(inp.streams) - len(keep)
             options = {"fflags": "+bitexact"}
             if fmt in ("mp4", "mov"):
                 options["movflags"] = "+faststart"
@@ -174,11 +175,26 @@ class ContainerFormat(MetadataFormat):
                         continue  # flush packets
                     packet.stream = mapping[packet.stream.index]
                     out.mux(packet)
-        dropped = len(inp.streams) - len(keep)
+            if fmt in ("mp4", "mov"):
+                _blank_udta(tmp)
         notes = ["remuxed without re-encoding; all container and stream tags dropped"]
         if dropped:
             notes.append(f"{dropped} data/subtitle/attachment stream(s) dropped")
         return CleanResult(str(src), str(dest), "remux", removed, notes)
+
+
+def _blank_udta(path: Path) -> None:
+    """FFmpeg always writes an empty moov/udta/meta (handler 'mdir', vendor 'appl').
+    Turn it into a zeroed 'free' box of the same size: no offset moves."""
+    with open(path, "r+b") as f:
+        f.seek(0, 2)
+        for btype, s, e in _boxes(f, 0, f.tell()):
+            if btype != b"moov":
+                continue
+            for ctype, cs, ce in _boxes(f, s, e):
+                if ctype == b"udta":
+                    f.seek(cs - 4)
+                    f.write(b"free" + bytes(ce - cs))
 
 
 def _is_iso(path: Path) -> bool:
