@@ -27,7 +27,13 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BUCKETS = [(0, 10, "<10"), (10, 16, "10-16"), (16, 32, "16-32"), (32, 64, "32-64"), (64, 1e9, ">=64")]
+BUCKETS = [
+    (0, 10, "<10"),
+    (10, 16, "10-16"),
+    (16, 32, "16-32"),
+    (32, 64, "32-64"),
+    (64, 1e9, ">=64"),
+]
 
 
 def bucket(h: float) -> str:
@@ -77,8 +83,9 @@ def run_deface(src: Path, out: Path) -> float | None:
     files = sorted(src.glob("*.png"))
     start = time.perf_counter()
     # One process for all files, so the model loads once, as in real use.
-    subprocess.run([exe, "--replacewith", "solid", *map(str, files)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [exe, "--replacewith", "solid", *map(str, files)], check=True, capture_output=True
+    )
     elapsed = (time.perf_counter() - start) / len(files)
     for f in files:
         (src / f"{f.stem}_anonymized.png").rename(out / f.name)
@@ -90,7 +97,9 @@ def twelve_megapixels(data: Path) -> None:
     from unseen.pipeline import Anonymizer
 
     with tempfile.TemporaryDirectory() as tmp:
-        base = Image.open(data / "faces" / "wider_val_orig" / "0_Parade_Parade_0_873.jpg").convert("RGB")
+        base = Image.open(data / "faces" / "wider_val_orig" / "0_Parade_Parade_0_873.jpg").convert(
+            "RGB"
+        )
         big = base.resize((4000, 3000), Image.Resampling.BICUBIC)
         src = Path(tmp) / "big.jpg"
         big.save(src, quality=92)
@@ -100,12 +109,16 @@ def twelve_megapixels(data: Path) -> None:
         for i in range(3):
             r = engine.file(src, Path(tmp) / f"o{i}.jpg")
             times.append(r.seconds)
-        print(f"| 12 MP JPEG (4000x3000) | {min(times):.2f} s best of 3 "
-              f"(median {sorted(times)[1]:.2f} s), {r.faces} regions |")
+        print(
+            f"| 12 MP JPEG (4000x3000) | {min(times):.2f} s best of 3 "
+            f"(median {sorted(times)[1]:.2f} s), {r.faces} regions |"
+        )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     ap.add_argument("--no-deface", action="store_true")
     ap.add_argument("--limit", type=int, default=0)
@@ -136,17 +149,28 @@ def main() -> None:
             if t_d is not None:
                 rows["deface --replacewith solid"] = (t_d, out_d)
         n_faces = sum(len(b) for _, b in originals.values())
-        print(f"{len(items)} photos, {n_faces} faces; {platform.machine()}, "
-              f"{platform.processor() or 'cpu'}, python {platform.python_version()}\n")
+        print(
+            f"{len(items)} photos, {n_faces} faces; {platform.machine()}, "
+            f"{platform.processor() or 'cpu'}, python {platform.python_version()}\n"
+        )
         names = [name for _, _, name in BUCKETS]
-        print("| tool | " + " | ".join(f"recall {n}" for n in names) + " | recall all | area / GT | s / image |")
+        print(
+            "| tool | "
+            + " | ".join(f"recall {n}" for n in names)
+            + " | recall all | area / GT | s / image |"
+        )
         print("|---" * (len(names) + 4) + "|")
         for tool, (secs, folder) in rows.items():
-            pairs = [(orig, np.asarray(Image.open(folder / n).convert("RGB")), b)
-                     for n, (orig, b) in originals.items()]
+            pairs = [
+                (orig, np.asarray(Image.open(folder / n).convert("RGB")), b)
+                for n, (orig, b) in originals.items()
+            ]
             r = score(pairs)
-            print(f"| {tool} | " + " | ".join(f"{r[n]:.3f}" for n in names)
-                  + f" | {r['all']:.3f} | {r['area']:.2f} | {secs:.2f} |")
+            print(
+                f"| {tool} | "
+                + " | ".join(f"{r[n]:.3f}" for n in names)
+                + f" | {r['all']:.3f} | {r['area']:.2f} | {secs:.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,7 @@ def main(out: Path) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     astronaut = Image.fromarray(data.astronaut())
-    astronaut.save(out / "astronaut.jpg", "JPEG", quality=92,
-                   exif=planted_exif())
+    astronaut.save(out / "astronaut.jpg", "JPEG", quality=92, exif=planted_exif())
 
     # A crowd: small grey LFW faces (bundled with scikit-image) at several
     # sizes on a textured background, the way faces appear in protest photos.

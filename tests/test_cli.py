@@ -15,13 +15,18 @@ import pytest
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "unseen", *map(str, args)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -29,8 +34,10 @@ def mixed_folder(shared_data: Path, tmp_path: Path) -> Path:
     src = tmp_path / "card"
     (src / "day2").mkdir(parents=True)
     shutil.copy(shared_data / "faces" / "dlib_voc" / "2008_001009.jpg", src / "group.jpg")
-    shutil.copy(shared_data / "metadata" / "exif-samples" / "jpg" / "gps" / "DSCN0010.jpg",
-                src / "day2" / "street.jpg")
+    shutil.copy(
+        shared_data / "metadata" / "exif-samples" / "jpg" / "gps" / "DSCN0010.jpg",
+        src / "day2" / "street.jpg",
+    )
     (src / "day2" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     shutil.copy(shared_data / "metadata" / "exiftool" / "GIF.gif", src / "anim.gif")
     (src / "notes.txt").write_text("interview notes")
@@ -46,11 +53,15 @@ def test_folder_run_continues_past_bad_files(mixed_folder: Path, tmp_path: Path)
     # one line per bad file, naming it, no traceback
     assert "Traceback" not in p.stderr
     errors = [line for line in p.stderr.splitlines() if line.startswith("unseen:")]
-    assert any("broken.jpg" in e for e in errors) and any("anim.gif" in e and "not supported" in e for e in errors)
+    assert any("broken.jpg" in e for e in errors) and any(
+        "anim.gif" in e and "not supported" in e for e in errors
+    )
     assert "2 written, 2 failed, 1 skipped" in " ".join(p.stdout.split())
     # outputs keep names and relative paths; originals untouched
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == [
-        "day2/street.jpg", "group.jpg"]
+        "day2/street.jpg",
+        "group.jpg",
+    ]
     assert digest(mixed_folder) == before
     doc = json.loads(report.read_text())
     assert doc["summary"]["written"] == 2 and doc["summary"]["failed"] == 2

@@ -13,8 +13,14 @@ from unseen.errors import CorruptMediaError, TooLargeError, UnsupportedFormatErr
 from unseen.media import media_kind
 from unseen.media.image import Photo, read_photo, write_photo
 
-FORMATS = [("JPEG", ".jpg"), ("PNG", ".png"), ("WEBP", ".webp"), ("TIFF", ".tif"),
-           ("BMP", ".bmp"), ("HEIF", ".heic")]
+FORMATS = [
+    ("JPEG", ".jpg"),
+    ("PNG", ".png"),
+    ("WEBP", ".webp"),
+    ("TIFF", ".tif"),
+    ("BMP", ".bmp"),
+    ("HEIF", ".heic"),
+]
 
 # Tags that describe the TIFF pixel layout itself, not the photo's origin.
 TIFF_STRUCTURE = {256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 317, 338, 339}
@@ -71,7 +77,7 @@ def test_truncated_jpeg_is_a_clear_error(tmp_path: Path) -> None:
     Image.fromarray(picture()).save(buf, "JPEG")
     bad = tmp_path / "cut.jpg"
     bad.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
-    with pytest.raises(CorruptMediaError, match="truncated|damaged"):
+    with pytest.raises(CorruptMediaError, match=r"truncated|damaged"):
         read_photo(bad)
 
 
@@ -88,12 +94,16 @@ def test_decompression_bomb_refused_before_decoding(tmp_path: Path) -> None:
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
     body = zlib.compress(b"\x00" * 1000)
     bomb = tmp_path / "bomb.png"
-    bomb.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    bomb.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    )
     with pytest.raises(TooLargeError):
         read_photo(bomb, max_megapixels=250)
 

@@ -14,7 +14,9 @@ from unseen.redact import RedactionPlan, apply_plan
 
 
 def face_image(shared_data: Path) -> np.ndarray:
-    return np.asarray(Image.open(shared_data / "faces" / "dlib_voc" / "2008_001009.jpg").convert("RGB"))
+    return np.asarray(
+        Image.open(shared_data / "faces" / "dlib_voc" / "2008_001009.jpg").convert("RGB")
+    )
 
 
 def test_fill_is_opaque_and_content_independent(shared_data: Path, engine) -> None:  # type: ignore[no-untyped-def]
@@ -54,6 +56,7 @@ def test_weak_methods_scale_with_the_face(method: str, shared_data: Path, engine
     y1, y2, x1, x2 = int(r.y1) + 2, int(r.y2) - 2, int(r.x1) + 2, int(r.x2) - 2
     before = img[y1:y2, x1:x2].astype(np.float32).mean(axis=2)
     after = out[y1:y2, x1:x2].astype(np.float32).mean(axis=2)
+
     # Detail (what recognition uses) is gone: the correlation of the
     # high-frequency content with the original is near zero.
     def detail(a: np.ndarray) -> np.ndarray:
@@ -66,4 +69,3 @@ def test_weak_methods_scale_with_the_face(method: str, shared_data: Path, engine
         # at most 5-6 blocks across the face
         rows = np.unique(out[int(r.y1) + 1 : int(r.y2) - 1, int((r.x1 + r.x2) / 2)], axis=0)
         assert len(rows) <= 8
-

@@ -51,8 +51,12 @@ def anonymize(
     if isinstance(source, np.ndarray):
         image, dets = engine.redact_pixels(source)
         return FileResult(
-            input="<array>", kind="photo", detections=dets, image=image,
-            width=int(source.shape[1]), height=int(source.shape[0]),
+            input="<array>",
+            kind="photo",
+            detections=dets,
+            image=image,
+            width=int(source.shape[1]),
+            height=int(source.shape[0]),
         )
     if output is None:
         raise UnseenError("an output path is needed to anonymize a file")

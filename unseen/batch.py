@@ -67,9 +67,7 @@ def _walk(folder: Path, skip: Path) -> Iterable[Path]:
         rootp = Path(root)
         # Never descend into the output folder (it may sit inside the input)
         # nor into hidden folders.
-        dirs[:] = sorted(
-            d for d in dirs if not d.startswith(".") and (rootp / d).resolve() != skip
-        )
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (rootp / d).resolve() != skip)
         for name in sorted(files):
             if name.startswith(".") or name.startswith(TEMP_PREFIX):
                 continue
@@ -85,7 +83,8 @@ def _check_collisions(jobs: list[Job]) -> None:
         d = j.dest.resolve()
         if d in sources:
             raise OutputError(
-                f"{j.source}: its output would overwrite an input file; choose another output folder"
+                f"{j.source}: its output would overwrite an input file; "
+                "choose another output folder"
             )
         if d in seen:
             raise OutputError(f"{j.source} and {seen[d]} would both be written to {j.dest}")

@@ -153,7 +153,12 @@ class Detections:
             alive &= ~over
             alive[i] = False
         idx = np.array(keep, dtype=np.intp)
-        return Detections(merged[idx], self.scores[idx], self.kinds[idx], None if self.landmarks is None else self.landmarks[idx])
+        return Detections(
+            merged[idx],
+            self.scores[idx],
+            self.kinds[idx],
+            None if self.landmarks is None else self.landmarks[idx],
+        )
 
     def to_list(self) -> list[dict[str, object]]:
         """Plain numbers for reports: boxes, scores, kinds; never pixels."""

@@ -94,7 +94,7 @@ def draw_region(mask: NDArray[np.uint8], r: Region, value: int = 1) -> None:
         # cv2.ellipse takes integer centre and semi-axes: use fixed-point
         # coordinates (shift=4) and round the axes up.
         f = 16
-        centre = (int(round((r.x1 + r.x2) / 2 * f)), int(round((r.y1 + r.y2) / 2 * f)))
+        centre = (round((r.x1 + r.x2) / 2 * f), round((r.y1 + r.y2) / 2 * f))
         axes = (int(np.ceil(r.width / 2 * f)) + f // 2, int(np.ceil(r.height / 2 * f)) + f // 2)
         cv2.ellipse(mask, centre, axes, 0, 0, 360, value, thickness=-1, shift=4)
 
@@ -133,7 +133,9 @@ def _noise(shape: tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float
     return rng.normal(0.0, NOISE_SIGMA, shape).astype(np.float32)
 
 
-def _blur(crop: NDArray[np.uint8], face_width: float, rng: np.random.Generator) -> NDArray[np.uint8]:
+def _blur(
+    crop: NDArray[np.uint8], face_width: float, rng: np.random.Generator
+) -> NDArray[np.uint8]:
     sigma = max(2.0, face_width * BLUR_SIGMA_PER_WIDTH)
     # Border reflection would pull face pixels back in from the other side;
     # replicate keeps the region's own mean only.
@@ -151,5 +153,5 @@ def _pixelate(
         crop, (max(1, w // block), max(1, h // block)), interpolation=cv2.INTER_AREA
     ).astype(np.float32)
     small += _noise(small.shape, rng)
-    small = np.clip(small, 0, 255).astype(np.uint8)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    blocks = np.clip(small, 0, 255).astype(np.uint8)
+    return np.asarray(cv2.resize(blocks, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)

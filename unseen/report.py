@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +21,11 @@ from numpy.typing import NDArray
 from unseen.detections import Detections
 from unseen.media.atomic import atomic_output
 
-Status = Literal["written", "failed", "skipped"]
+if TYPE_CHECKING:
+    from unseen.verify import Verdict
+
+Status = Literal["written", "failed", "skipped", "unsafe"]
+"""``unsafe``: written, then judged unsafe by verification and not delivered."""
 
 
 @dataclass
@@ -41,6 +45,8 @@ class FileResult:
     frames: int = 0
     image: NDArray[np.uint8] | None = field(default=None, repr=False)
     """The redacted pixels, for in-memory calls; never written to reports."""
+    verdict: Verdict | None = None
+    """What the adversary (unseen.verify) found in the output; None if not run."""
 
     @property
     def faces(self) -> int:
@@ -63,6 +69,8 @@ class FileResult:
             d["frames"] = self.frames
         else:
             d["regions"] = self.detections.to_list()
+        if self.verdict is not None:
+            d["verification"] = self.verdict.to_dict()
         return d
 
 
@@ -76,7 +84,7 @@ def write_report(
         "unseen": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
-        "models": model_versions(),
+        "models": {**model_versions(), **_adversary_versions(settings)},
         "settings": settings,
         "summary": summarize(results),
         "files": [r.to_dict() for r in results],
@@ -85,8 +93,16 @@ def write_report(
         tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def _adversary_versions(settings: dict[str, object]) -> dict[str, str]:
+    if settings.get("verify", "off") == "off":
+        return {}
+    from unseen.verify import adversary_versions
+
+    return {f"verify: {k}": v for k, v in adversary_versions().items()}
+
+
 def summarize(results: Sequence[FileResult]) -> dict[str, int]:
-    out = {"files": len(results), "written": 0, "failed": 0, "skipped": 0, "faces": 0}
+    out = {"files": len(results), "written": 0, "failed": 0, "skipped": 0, "unsafe": 0, "faces": 0}
     for r in results:
         out[r.status] += 1
         out["faces"] += r.faces

@@ -7,6 +7,7 @@ from typing import Literal
 
 RedactMethod = Literal["fill", "blur", "pixelate"]
 RegionShape = Literal["ellipse", "box"]
+VerifyMode = Literal["off", "fast", "full"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,15 @@ class Settings:
     threads: int = 0
     """onnxruntime intra-op threads; 0 lets it use every core."""
 
+    # verification (unseen.verify) ----------------------------------------------
+    verify: VerifyMode = "fast"
+    """Run the adversary on every written photo: ``fast`` (default), ``full``
+    (more scales, every face re-identified) or ``off``."""
+
+    allow_unsafe: bool = False
+    """Keep an output the adversary judged unsafe, under a ``*.UNSAFE.*`` name,
+    instead of deleting it."""
+
     # video ------------------------------------------------------------------
     keep_audio: bool = False
     """Copy the sound track. Off by default: voices identify people (A7)."""
@@ -58,14 +68,17 @@ class Settings:
     """On a damaged video, write the frames before the damage to a file
     named ``*.PARTIAL.*`` instead of writing nothing."""
 
-    video_keyframe_interval: int = 8
+    video_keyframe_interval: int = 10
     """Every this many frames (and at every scene cut) the full multi-scale
     search runs; the frames between get a cheap single-scale pass."""
 
-    video_cheap_megapixels: float = 0.25
-    """Pixel budget of the cheap per-frame pass (downscales larger video)."""
+    video_detect_stride: int = 2
+    """The cheap pass runs on every this many frames; tracks fill the rest."""
 
-    video_key_megapixels: float = 2.0
+    video_cheap_megapixels: float = 0.1
+    """Pixel budget of the cheap pass (downscales larger video)."""
+
+    video_key_megapixels: float = 1.0
     """Pixel budget of one pass of the full search on key frames."""
 
     track_pad_frames: int = 12
@@ -81,6 +94,8 @@ class Settings:
             raise ValueError("mask scale must be between 1.0 and 4.0")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
+        if self.verify not in ("off", "fast", "full"):
+            raise ValueError(f"unknown verification mode {self.verify!r}")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

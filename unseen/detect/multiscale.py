@@ -17,7 +17,6 @@ import numpy as np
 from unseen.detect import RGBImage
 from unseen.detections import Detections
 
-
 TILE_OVERLAP = 256
 
 
@@ -126,6 +125,8 @@ class MultiScaleDetector:
             parts = []
             for x1, y1, x2, y2 in tiles(w, h, window, overlap):
                 crop = np.ascontiguousarray(image[y1:y2, x1:x2])
-                parts.append(detector.detect_at(crop, p.threshold, p.scale).transformed(1, 1, x1, y1))
+                parts.append(
+                    detector.detect_at(crop, p.threshold, p.scale).transformed(1, 1, x1, y1)
+                )
             dets = Detections.concat(parts).nms(0.3)
         return dets.filter(dets.heights < p.max_face)

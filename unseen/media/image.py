@@ -28,7 +28,14 @@ except ImportError:  # pragma: no cover
     HEIF_AVAILABLE = False
 
 # Pillow format name -> the name we save with.
-WRITABLE = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "TIFF": "TIFF", "BMP": "BMP", "HEIF": "HEIF"}
+WRITABLE = {
+    "JPEG": "JPEG",
+    "PNG": "PNG",
+    "WEBP": "WEBP",
+    "TIFF": "TIFF",
+    "BMP": "BMP",
+    "HEIF": "HEIF",
+}
 NOT_YET = {"GIF": "GIF", "MPO": None, "AVIF": "AVIF"}
 
 
@@ -83,9 +90,10 @@ def _decode(im: Image.Image, max_megapixels: float) -> Photo:
         raise TooLargeError(
             f"is {w}x{h} pixels ({w * h / 1e6:.0f} MP), above the {max_megapixels:.0f} MP limit"
         )
-    if getattr(im, "n_frames", 1) > 1 and fmt != "JPEG":
+    n_frames = int(getattr(im, "n_frames", 1))
+    if n_frames > 1 and fmt != "JPEG":
         raise UnsupportedFormatError(
-            f"holds {im.n_frames} frames (animated or multi-page {fmt}): not supported yet"
+            f"holds {n_frames} frames (animated or multi-page {fmt}): not supported yet"
         )
     icc = im.info.get("icc_profile")
     try:
