@@ -1,0 +1,351 @@
+"""Video reading and writing with PyAV, one frame at a time.
+
+Reading yields upright RGB frames with their original timestamps; writing
+encodes frames with exactly those timestamps into a fresh container that
+carries no tags, no subtitle/data/attachment streams and, unless asked, no audio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from av.codec.context import Flags
+from numpy.typing import NDArray
+
+from unseen.errors import CorruptMediaError, OutputError, TooLargeError, UnsupportedFormatError
+
+RGBFrame = NDArray[np.uint8]
+
+# Output container by file suffix; anything else is written as MP4.
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
+              ".webm": "webm", ".avi": "avi"}
+WEBM_VIDEO_CODEC = "libvpx-vp9"
+MAX_PIXELS_PER_FRAME = 40_000_000  # 8K is 33 MP; larger declared sizes are refused
+
+# libx264 puts its version and every option in an SEI message of the first
+# frame ("x264 - core 164 - H.264/MPEG-4 AVC codec - Copyleft ..."). It names
+# no person or device, but it is an encoder string the muxer does not need.
+_X264_SEI_MARK = b"x264 - core"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video stream is, as the viewer sees it (rotation applied)."""
+
+    width: int
+    height: int
+    rotation: int
+    """Quarter turns (counter-clockwise) applied to stored frames to make them upright."""
+    time_base: Fraction
+    frame_rate: Fraction | None
+    frames: int
+    """Frame count the container declares (0 when it does not say)."""
+    codec: str
+    audio_codec: str | None
+    other_streams: int
+    """Subtitle, data and attachment streams (never written)."""
+
+    @property
+    def fps(self) -> float:
+        return float(self.frame_rate) if self.frame_rate else 30.0
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One decoded frame: its position, original timestamp and the av frame."""
+
+    index: int
+    pts: int
+    time_base: Fraction
+    frame: av.VideoFrame
+    quarter_turns: int
+
+    @property
+    def time(self) -> float:
+        return float(self.pts * self.time_base)
+
+    def rgb(self, width: int | None = None, height: int | None = None) -> RGBFrame:
+        """Upright RGB pixels, optionally resized to ``width`` x ``height`` (upright sides)."""
+        frame: Any = self.frame
+        out: Any
+        if width is None or height is None:
+            out = frame.to_ndarray(format="rgb24")
+        else:
+            # swscale resizes and converts in one pass; sides in stored orientation.
+            w, h = (height, width) if self.quarter_turns % 2 else (width, height)
+            out = frame.reformat(
+                width=w, height=h, format="rgb24", interpolation="AREA"
+            ).to_ndarray()
+        if self.quarter_turns:
+            out = np.ascontiguousarray(np.rot90(out, self.quarter_turns))
+        return out
+
+
+def _quarter_turns(rotation: float) -> int:
+    """FFmpeg's display rotation (degrees, counter-clockwise) as ``np.rot90`` turns."""
+    return round(rotation / 90.0) % 4
+
+
+def _open_input(path: Path) -> Any:
+    try:
+        container = av.open(str(path), mode="r")
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"cannot open as video: {_reason(exc)}") from exc
+    if not container.streams.video:
+        container.close()
+        raise UnsupportedFormatError("the file has no video stream")
+    return container
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "strerror", None) or exc)
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Read the stream layout and the first frame's orientation."""
+    container = _open_input(path)
+    try:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        if cc.width * cc.height > MAX_PIXELS_PER_FRAME:
+            raise TooLargeError(f"frames of {cc.width}x{cc.height} are too large")
+        rotation = 0.0
+        width, height = cc.width, cc.height
+        try:
+            for frame in container.decode(stream):
+                rotation = float(frame.rotation or 0)
+                width, height = frame.width, frame.height
+                break
+        except av.error.FFmpegError as exc:
+            raise CorruptMediaError(f"cannot decode the first frame: {_reason(exc)}") from exc
+        turns = _quarter_turns(rotation)
+        if turns % 2:
+            width, height = height, width
+        audio = container.streams.audio
+        others = len(container.streams) - len(container.streams.video) - len(audio)
+        return VideoInfo(
+            width=width,
+            height=height,
+            rotation=turns,
+            time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
+            frame_rate=Fraction(stream.average_rate) if stream.average_rate else None,
+            frames=int(stream.frames or 0),
+            codec=cc.name,
+            audio_codec=audio[0].codec_context.name if audio else None,
+            other_streams=others,
+        )
+    finally:
+        container.close()
+
+
+def read_frames(path: Path, limit: int | None = None) -> Iterator[VideoFrame]:
+    """Decode the first video stream in presentation order (see `VideoReader`)."""
+    with VideoReader(path, limit=limit) as reader:
+        for item in reader:
+            if isinstance(item, VideoFrame):
+                yield item
+
+
+class VideoReader:
+    """Decoded video frames and, with ``keep_audio``, raw audio packets, in file order.
+
+    Frames without a timestamp (some AVI files) get one from the frame rate,
+    so every frame has a pts; timestamps are otherwise passed through untouched.
+    """
+
+    def __init__(self, path: Path, keep_audio: bool = False, limit: int | None = None) -> None:
+        self._container = _open_input(path)
+        self.video_stream = self._container.streams.video[0]
+        self.video_stream.thread_type = "AUTO"
+        audio = self._container.streams.audio
+        self.audio_stream = audio[0] if keep_audio and audio else None
+        self.limit = limit
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __iter__(self) -> Iterator[VideoFrame | Any]:
+        stream = self.video_stream
+        streams = [stream] if self.audio_stream is None else [stream, self.audio_stream]
+        tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
+        rate = Fraction(stream.average_rate) if stream.average_rate else Fraction(30)
+        step = max(1, round(1 / rate / tb))
+        index = 0
+        last_pts: int | None = None
+        turns: int | None = None
+        try:
+            for packet in self._container.demux(*streams):
+                if packet.stream.type == "audio":
+                    if packet.dts is not None and packet.size:
+                        yield packet
+                    continue
+                for frame in _decode(stream, packet):
+                    if self.limit is not None and index >= self.limit:
+                        return
+                    if turns is None:
+                        turns = _quarter_turns(float(frame.rotation or 0))
+                    pts = frame.pts
+                    if pts is None:
+                        pts = index * step if last_pts is None else last_pts + step
+                    last_pts = pts
+                    yield VideoFrame(index, pts, tb, frame, turns)
+                    index += 1
+        except av.error.FFmpegError as exc:
+            raise CorruptMediaError(f"the video cannot be read: {_reason(exc)}") from exc
+
+
+def _decode(stream: Any, packet: Any) -> list[Any]:
+    try:
+        return list(stream.codec_context.decode(packet))
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"video frame cannot be decoded: {_reason(exc)}") from exc
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    crf: int = 20
+    preset: str = "veryfast"
+    keep_audio: bool = False
+
+
+class VideoWriter:
+    """Encode upright RGB frames, with given timestamps, into a tag-free container.
+
+    Only one video stream is created, plus one audio stream when an audio
+    source stream is given (copied packet by packet when the container takes
+    its codec, re-encoded otherwise).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        suffix: str,
+        width: int,
+        height: int,
+        time_base: Fraction,
+        frame_rate: Fraction | None,
+        options: EncodeOptions,
+        audio_source: Any | None = None,
+    ) -> None:
+        fmt = CONTAINERS.get(suffix.lower(), "mp4")
+        try:
+            # bitexact: no "Lavf..." writing-application tag.
+            self._out = av.open(str(path), mode="w", format=fmt, options={"fflags": "+bitexact"})
+        except (av.error.FFmpegError, OSError) as exc:
+            raise OutputError(f"cannot create the video file: {_reason(exc)}") from exc
+        self._out.metadata.clear()
+        codec = WEBM_VIDEO_CODEC if fmt == "webm" else "libx264"
+        rate = frame_rate if frame_rate else Fraction(30)
+        self._video: Any = self._out.add_stream(codec, rate=rate)
+        v: Any = self._video
+        v.width, v.height = width, height
+        # 4:2:0 needs even sides; odd-sized video keeps its size in 4:4:4.
+        v.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
+        v.time_base = time_base
+        v.codec_context.time_base = time_base
+        v.codec_context.flags |= Flags.bitexact
+        if codec == "libx264":
+            v.options = {"crf": str(options.crf), "preset": options.preset}
+        else:
+            v.options = {"crf": str(options.crf), "b": "0", "deadline": "realtime",
+                         "cpu-used": "8", "row-mt": "1"}
+        v.metadata.clear()
+        self._audio_in = audio_source
+        self._audio_out: Any = None
+        self._audio_copy = True
+        if audio_source is not None:
+            self._add_audio(audio_source, fmt)
+        self._strip_sei = codec == "libx264"
+        self.frames = 0
+
+    def _add_audio(self, source: Any, fmt: str) -> None:
+        name = source.codec_context.name
+        copyable = name in self._out.supported_codecs and not (
+            fmt in ("mp4", "webm") and name.startswith("pcm_")
+        ) and not (fmt == "webm" and name not in ("opus", "vorbis"))
+        if copyable:
+            self._audio_out = self._out.add_stream_from_template(source, opaque=True)
+        else:
+            self._audio_copy = False
+            target = "libopus" if fmt == "webm" else "aac"
+            self._audio_out = self._out.add_stream(target, rate=_audio_rate(source, target))
+            self._decoder = source.codec_context
+        self._audio_out.metadata.clear()
+
+    def write(self, pixels: RGBFrame, pts: int) -> None:
+        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        frame.pts = pts
+        frame.time_base = self._video.time_base
+        self._mux_video(self._video.encode(frame))
+        self.frames += 1
+
+    def write_audio(self, packet: Any) -> None:
+        if self._audio_out is None:
+            return
+        if self._audio_copy:
+            packet.stream = self._audio_out
+            self._out.mux(packet)
+            return
+        for frame in self._decoder.decode(packet):
+            frame.pts = None  # the encoder counts samples itself
+            self._out.mux(self._audio_out.encode(frame))
+
+    def close(self) -> None:
+        """Flush the encoders and finish the file."""
+        self._mux_video(self._video.encode(None))
+        if self._audio_out is not None and not self._audio_copy:
+            self._out.mux(self._audio_out.encode(None))
+        self._out.close()
+
+    def abort(self) -> None:
+        """Close without finishing; the caller deletes the file."""
+        with contextlib.suppress(Exception):  # already failing; the file is discarded
+            self._out.close()
+
+    def _mux_video(self, packets: list[Any]) -> None:
+        for packet in packets:
+            if self._strip_sei and packet.is_keyframe:
+                packet = _without_x264_sei(packet)
+            self._out.mux(packet)
+
+
+def _audio_rate(source: Any, target: str) -> int:
+    rate = int(source.codec_context.sample_rate or 48000)
+    if target == "libopus" and rate not in (8000, 12000, 16000, 24000, 48000):
+        return 48000
+    return rate
+
+
+def _without_x264_sei(packet: Any) -> Any:
+    """The same packet minus libx264's version SEI (Annex B NAL units)."""
+    data = bytes(packet)
+    if _X264_SEI_MARK not in data:
+        return packet
+    parts = data.split(b"\x00\x00\x01")
+    kept = [parts[0]]
+    for nal in parts[1:]:
+        if nal and (nal[0] & 0x1F) == 6 and _X264_SEI_MARK in nal:
+            # The zero byte before a 4-byte start code belongs to the previous part.
+            continue
+        kept.append(nal)
+    new = av.Packet(b"\x00\x00\x01".join(kept))
+    new.pts, new.dts = packet.pts, packet.dts
+    new.time_base = packet.time_base
+    new.stream = packet.stream
+    new.is_keyframe = True
+    if packet.duration:
+        new.duration = packet.duration
+    return new

@@ -1,0 +1,202 @@
+"""Faces across video frames: link detections into tracks, fill, pad in time.
+
+A detector misses faces in single frames (motion blur, a turned head); every
+missed frame is a leak (threat model A5). `FaceTracker` links per-frame boxes
+with constant-velocity prediction and IoU/centre distance; `cover_boxes`
+fills the gaps inside each track and extends it before and after, never
+across a scene cut. `SceneCutDetector` finds the cuts cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float32]
+
+
+def iou_matrix(boxes_a: FloatArray, boxes_b: FloatArray) -> NDArray[np.float64]:
+    """Pairwise intersection over union of ``(N, 4)`` and ``(M, 4)`` boxes."""
+    a = np.asarray(boxes_a, np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, np.float64).reshape(-1, 4)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+@dataclass
+class Track:
+    """One face over time: the frames where it was detected and its boxes there."""
+
+    id: int
+    shot: int
+    frames: list[int] = field(default_factory=list)
+    boxes: list[FloatArray] = field(default_factory=list)
+
+    def predict(self, frame: int) -> FloatArray:
+        """Constant-velocity guess of the box at ``frame`` from the last two detections."""
+        last = self.boxes[-1]
+        if len(self.frames) < 2:
+            return last
+        dt = self.frames[-1] - self.frames[-2]
+        velocity = (last - self.boxes[-2]) / max(dt, 1)
+        return (last + velocity * (frame - self.frames[-1])).astype(np.float32)
+
+
+class FaceTracker:
+    """Greedy online linking of per-frame face boxes into tracks.
+
+    A box joins the track whose predicted box overlaps it most (IoU), or,
+    for small fast faces that overlap nothing, whose predicted centre is
+    within one box size. Tracks end after ``max_gap`` frames unseen or at a
+    scene cut.
+    """
+
+    def __init__(self, max_gap: int = 30, min_iou: float = 0.1) -> None:
+        self.max_gap = max_gap
+        self.min_iou = min_iou
+        self._active: list[Track] = []
+        self._done: list[Track] = []
+        self._next_id = 0
+        self._shot = 0
+
+    def cut(self) -> None:
+        """A scene cut before the next frame: no track continues across it."""
+        self._done.extend(self._active)
+        self._active = []
+        self._shot += 1
+
+    def update(self, frame: int, boxes: FloatArray) -> None:
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        alive = [t for t in self._active if frame - t.frames[-1] <= self.max_gap]
+        self._done.extend(t for t in self._active if frame - t.frames[-1] > self.max_gap)
+        self._active = alive
+        matched_tracks: set[int] = set()
+        matched_boxes: set[int] = set()
+        if alive and len(boxes):
+            predicted = np.stack([t.predict(frame) for t in alive])
+            score = iou_matrix(predicted, boxes)
+            # Centre distance, in units of the larger box side, rescues small
+            # fast faces that no longer overlap their prediction.
+            pc = (predicted[:, :2] + predicted[:, 2:]) / 2
+            bc = (boxes[:, :2] + boxes[:, 2:]) / 2
+            side = np.maximum(
+                (predicted[:, 2:] - predicted[:, :2]).max(1)[:, None],
+                (boxes[:, 2:] - boxes[:, :2]).max(1)[None, :],
+            )
+            dist = np.linalg.norm(pc[:, None, :] - bc[None, :, :], axis=2) / np.maximum(side, 1)
+            near = (score < self.min_iou) & (dist < 1.0)
+            score = np.where(near, self.min_iou * (1.0 - dist), score)
+            # Scale change guard: a box 3x the size of its track is another face.
+            ratio = side / np.maximum(
+                np.minimum(
+                    (predicted[:, 2:] - predicted[:, :2]).max(1)[:, None],
+                    (boxes[:, 2:] - boxes[:, :2]).max(1)[None, :],
+                ),
+                1,
+            )
+            score = np.where(ratio > 3.0, 0.0, score)
+            for flat in np.argsort(-score, axis=None):
+                ti, bi = np.unravel_index(flat, score.shape)
+                if score[ti, bi] <= 0:
+                    break
+                if ti in matched_tracks or bi in matched_boxes:
+                    continue
+                matched_tracks.add(int(ti))
+                matched_boxes.add(int(bi))
+                alive[ti].frames.append(frame)
+                alive[ti].boxes.append(boxes[bi])
+        for bi in range(len(boxes)):
+            if bi not in matched_boxes:
+                t = Track(self._next_id, self._shot, [frame], [boxes[bi]])
+                self._next_id += 1
+                self._active.append(t)
+
+    def finish(self) -> list[Track]:
+        """Every track, ended."""
+        self._done.extend(self._active)
+        self._active = []
+        return sorted(self._done, key=lambda t: t.id)
+
+
+@dataclass(frozen=True)
+class CoverPolicy:
+    """How far tracks reach beyond their detections, in frames."""
+
+    pad_before: int = 10
+    pad_after: int = 10
+    max_fill_gap: int = 30
+    pad_growth: float = 0.25
+    """Padded and filled boxes grow by this fraction: the face may have moved."""
+
+
+def _grown(box: FloatArray, factor: float) -> FloatArray:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    w, h = (box[2] - box[0]) * factor, (box[3] - box[1]) * factor
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], np.float32)
+
+
+def cover_boxes(
+    tracks: Sequence[Track], shots: Sequence[int], policy: CoverPolicy
+) -> list[list[FloatArray]]:
+    """Extra boxes per frame from tracks: filled gaps and padding.
+
+    ``shots[i]`` is the shot number of frame ``i``; boxes never go to a frame
+    of another shot. Detections themselves are not repeated here.
+    """
+    n = len(shots)
+    out: list[list[FloatArray]] = [[] for _ in range(n)]
+    for t in tracks:
+        frames = t.frames
+        for (f0, b0), (f1, b1) in zip(
+            zip(frames, t.boxes, strict=True), zip(frames[1:], t.boxes[1:], strict=True),
+            strict=False,
+        ):
+            if f1 - f0 <= 1 or f1 - f0 > policy.max_fill_gap:
+                continue
+            for f in range(f0 + 1, f1):
+                a = (f - f0) / (f1 - f0)
+                box = b0 * (1 - a) + b1 * a
+                out[f].append(_grown(box, 1 + policy.pad_growth * min(1.0, (f1 - f0) / 10)))
+        first, last = frames[0], frames[-1]
+        for f in range(max(0, first - policy.pad_before), first):
+            if shots[f] == shots[first]:
+                out[f].append(_grown(t.boxes[0], 1 + policy.pad_growth))
+        for f in range(last + 1, min(n, last + 1 + policy.pad_after)):
+            if shots[f] == shots[last]:
+                out[f].append(_grown(t.boxes[-1], 1 + policy.pad_growth))
+    return out
+
+
+class SceneCutDetector:
+    """Hard cuts from the change of a small colour histogram between frames.
+
+    Runs on a thumbnail (the caller passes any small RGB frame); a cut is a
+    histogram distance above ``threshold`` (0 same, 1 disjoint).
+    """
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        self.threshold = threshold
+        self._previous: NDArray[np.float32] | None = None
+        self.last_distance = 0.0
+
+    def is_cut(self, rgb: NDArray[np.uint8]) -> bool:
+        small = cv2.resize(rgb, (64, 36), interpolation=cv2.INTER_AREA)
+        hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+        raw = cv2.calcHist([hsv], [0, 1, 2], None, [8, 4, 4], [0, 180, 0, 256, 0, 256])
+        hist = (raw / max(float(raw.sum()), 1.0)).astype(np.float32)
+        previous, self._previous = self._previous, hist
+        if previous is None:
+            return False
+        # Half the L1 distance between normalised histograms: 0..1.
+        self.last_distance = 0.5 * float(np.abs(hist - previous).sum())
+        return self.last_distance > self.threshold

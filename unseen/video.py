@@ -1,0 +1,257 @@
+"""One video through the stages, in two passes over the file.
+
+Pass 1 decodes, detects (a full multi-scale search on key frames and at
+scene cuts, a cheap single-scale pass on the others) and tracks, keeping
+only boxes. Pass 2 decodes again, covers every tracked face and encodes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from unseen.detect.multiscale import MultiScaleDetector, Pass
+from unseen.detections import Detections
+from unseen.errors import CorruptMediaError, IncompleteRedactionError
+from unseen.media.atomic import atomic_output
+from unseen.media.video import (
+    CONTAINERS,
+    EncodeOptions,
+    VideoFrame,
+    VideoInfo,
+    VideoReader,
+    VideoWriter,
+    probe_video,
+)
+from unseen.redact import RedactionPlan, apply_plan
+from unseen.settings import Settings
+from unseen.track import CoverPolicy, FaceTracker, SceneCutDetector, Track, cover_boxes
+
+ProgressCallback = Callable[["VideoProgress"], None]
+PARTIAL_MARK = ".PARTIAL"
+CHEAP, UPSCALED = "centerface-cheap", "centerface-2x"  # extra sessions
+CUT_THUMB = (64, 36)  # scene-cut histograms need no more
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    """Where a video job is: ``stage`` is ``detect`` (pass 1) or ``redact`` (pass 2)."""
+
+    stage: str
+    frame: int
+    total: int
+    """Frames the container declares (0 if unknown)."""
+
+
+@dataclass
+class FaceTimeline:
+    """Pass 1's result: boxes per frame, shot numbers, timestamps. No pixels."""
+
+    detections: list[Detections] = field(default_factory=list)
+    shots: list[int] = field(default_factory=list)
+    pts: list[int] = field(default_factory=list)
+    key_frames: int = 0
+    tracks: list[Track] = field(default_factory=list)
+    extra: list[list[np.ndarray]] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def frames(self) -> int:
+        return len(self.pts)
+
+    def boxes(self, index: int) -> Detections:
+        """Every region to cover in frame ``index``: detections plus track fill/padding."""
+        dets = self.detections[index]
+        if self.extra and self.extra[index]:
+            return Detections.concat([dets, Detections.from_boxes(np.stack(self.extra[index]))])
+        return dets
+
+
+@dataclass
+class VideoOutcome:
+    output: Path
+    frames: int
+    width: int
+    height: int
+    faces: Detections
+    """One box per track (where it was first seen): the count of faces."""
+    warnings: list[str]
+
+
+class VideoRedactor:
+    """Runs both passes with one detector and one set of settings."""
+
+    def __init__(self, detector: MultiScaleDetector, settings: Settings) -> None:
+        self.detector = detector
+        self.settings = settings
+        # onnxruntime re-plans its memory whenever the input shape changes,
+        # which costs more than a small pass; give each recurring shape its
+        # own CenterFace session.
+        from unseen.detect.centerface import CenterFace
+
+        models = dict(detector.detectors)
+        models[CHEAP] = CenterFace(settings.threads)
+        models[UPSCALED] = CenterFace(settings.threads)
+        self._models = MultiScaleDetector(models, tile_size=detector.tile_size)
+
+    # pass 1 ---------------------------------------------------------------
+    def cheap_passes(self, info: VideoInfo) -> list[Pass]:
+        """One CenterFace pass, downscaled to the cheap pixel budget."""
+        s = self.settings
+        scale = min(1.0, math.sqrt(s.video_cheap_megapixels * 1e6 / (info.width * info.height)))
+        return [Pass(CHEAP, scale, s.threshold)]
+
+    def key_passes(self, info: VideoInfo) -> list[Pass]:
+        """Every model at (up to) full size, and CenterFace at 2x for small video."""
+        s = self.settings
+        megapixels = info.width * info.height / 1e6
+        base = min(1.0, math.sqrt(s.video_key_megapixels / megapixels))
+        passes = [Pass("centerface", base, s.threshold)]
+        passes += [Pass(name, base, min(0.95, s.threshold * 4))
+                   for name in self.detector.detectors if name != "centerface"]
+        if base == 1.0 and megapixels * 4 <= s.video_key_megapixels * 1.1:
+            passes.append(Pass(UPSCALED, 2.0, s.threshold, max_face=48.0))
+        return passes
+
+    def find_faces(self, source: Path, info: VideoInfo,
+                   progress: ProgressCallback | None = None) -> FaceTimeline:
+        s = self.settings
+        cheap = self.cheap_passes(info)
+        key = self.key_passes(info)
+        tracker = FaceTracker(max_gap=max(2 * s.video_keyframe_interval, round(info.fps)))
+        cuts = SceneCutDetector()
+        timeline = FaceTimeline()
+        shot = 0
+        since_key = s.video_keyframe_interval
+        try:
+            with VideoReader(source) as reader:
+                for item in reader:
+                    vf: VideoFrame = item
+                    small = vf.rgb(*CUT_THUMB)
+                    if cuts.is_cut(small):
+                        shot += 1
+                        tracker.cut()
+                        since_key = s.video_keyframe_interval
+                    if since_key >= s.video_keyframe_interval:
+                        dets = self._run(vf.rgb(), key)
+                        timeline.key_frames += 1
+                        since_key = 0
+                    elif since_key % s.video_detect_stride == 0:
+                        dets = self._run_cheap(vf, info, cheap)
+                    else:
+                        dets = None
+                    since_key += 1
+                    if dets is not None:
+                        tracker.update(vf.index, dets.boxes)
+                    else:
+                        dets = Detections.empty()
+                    timeline.detections.append(dets)
+                    timeline.shots.append(shot)
+                    timeline.pts.append(vf.pts)
+                    if progress:
+                        progress(VideoProgress("detect", vf.index + 1, info.frames))
+        except CorruptMediaError as exc:
+            if not s.partial_output or not timeline.frames:
+                raise
+            timeline.error = str(exc)
+        timeline.tracks = tracker.finish()
+        pad = max(s.track_pad_frames, s.video_keyframe_interval, s.video_detect_stride)
+        policy = CoverPolicy(pad_before=pad, pad_after=pad, max_fill_gap=tracker.max_gap)
+        timeline.extra = cover_boxes(timeline.tracks, timeline.shots, policy)
+        return timeline
+
+    def _run(self, image: np.ndarray, passes: list[Pass]) -> Detections:
+        found = [self._models.run_pass(image, p) for p in passes]
+        return Detections.concat(found).nms(0.3)
+
+    def _run_cheap(self, vf: VideoFrame, info: VideoInfo, passes: list[Pass]) -> Detections:
+        # swscale resizes while converting to RGB: one pass over the frame.
+        scale = passes[0].scale
+        tw, th = max(32, round(info.width * scale)), max(32, round(info.height * scale))
+        image = vf.rgb(tw, th)
+        found = [self._models.run_pass(image, Pass(p.detector, 1.0, p.threshold)) for p in passes]
+        dets = Detections.concat(found).nms(0.3)
+        return dets.transformed(info.width / tw, info.height / th)
+
+    # pass 2 ---------------------------------------------------------------
+    def write(self, source: Path, dest: Path, info: VideoInfo, timeline: FaceTimeline,
+              progress: ProgressCallback | None = None) -> int:
+        s = self.settings
+        opts = EncodeOptions(crf=s.crf, preset=s.preset, keep_audio=s.keep_audio)
+        written = 0
+        with atomic_output(dest) as tmp, VideoReader(
+            source, keep_audio=s.keep_audio, limit=timeline.frames
+        ) as reader:
+            writer = VideoWriter(tmp, dest.suffix, info.width, info.height, info.time_base,
+                                 info.frame_rate, opts, reader.audio_stream)
+            try:
+                for item in reader:
+                    if not isinstance(item, VideoFrame):
+                        writer.write_audio(item)
+                        continue
+                    i = item.index
+                    if item.pts != timeline.pts[i]:
+                        raise IncompleteRedactionError(
+                            "the video decoded differently the second time; nothing was written"
+                        )
+                    pixels = item.rgb()
+                    if pixels.shape[:2] != (info.height, info.width):
+                        raise IncompleteRedactionError(
+                            "the frame size changes inside the video; this is not supported"
+                        )
+                    boxes = timeline.boxes(i)
+                    if len(boxes):
+                        plan = RedactionPlan.from_detections(
+                            boxes, s.redact, s.mask_scale, s.shape, s.fill_color
+                        )
+                        pixels = apply_plan(pixels, plan)
+                    writer.write(pixels, item.pts)
+                    written += 1
+                    if progress:
+                        progress(VideoProgress("redact", written, timeline.frames))
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            if written != timeline.frames:
+                raise IncompleteRedactionError(
+                    f"only {written} of {timeline.frames} frames could be redacted; "
+                    "nothing was written"
+                )
+        return written
+
+    def run(self, source: Path, dest: Path,
+            progress: ProgressCallback | None = None) -> VideoOutcome:
+        info = probe_video(source)
+        dest = output_path(dest)
+        timeline = self.find_faces(source, info, progress)
+        warnings = []
+        if info.audio_codec and not self.settings.keep_audio:
+            warnings.append("the sound track was removed (use --keep-audio to keep it)")
+        if info.audio_codec and self.settings.keep_audio:
+            warnings.append("the sound track was kept: voices can identify people")
+        if info.other_streams:
+            warnings.append(f"{info.other_streams} subtitle/data/attachment stream(s) removed")
+        if timeline.error:
+            dest = dest.with_name(dest.stem + PARTIAL_MARK + dest.suffix)
+            warnings.append(
+                f"PARTIAL: the video is damaged after frame {timeline.frames} "
+                f"({timeline.error}); only the frames before it were written"
+            )
+        if timeline.frames == 0:
+            raise CorruptMediaError("the video has no decodable frames")
+        frames = self.write(source, dest, info, timeline, progress)
+        firsts = [t.boxes[0] for t in timeline.tracks]
+        faces = Detections.from_boxes(np.stack(firsts)) if firsts else Detections.empty()
+        return VideoOutcome(dest, frames, info.width, info.height, faces, warnings)
+
+
+def output_path(dest: Path) -> Path:
+    """``dest``, as MP4 when its suffix is not a container unseen writes."""
+    if dest.suffix.lower() in CONTAINERS:
+        return dest
+    return dest.with_suffix(".mp4")
