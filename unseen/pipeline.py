@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,6 +24,10 @@ from unseen.redact import WEAK_METHOD_WARNING, RedactionPlan, apply_plan
 from unseen.report import FileResult
 from unseen.settings import Settings
 
+if TYPE_CHECKING:
+    from unseen.video import ProgressCallback as VideoProgressCallback
+    from unseen.video import VideoRedactor
+
 
 class Anonymizer:
     """Finds and removes faces with one set of settings and loaded models."""
@@ -33,6 +38,7 @@ class Anonymizer:
         self.detector: MultiScaleDetector = build_detector(
             s.detectors, s.threads, s.max_pass_megapixels, s.tile_size
         )
+        self._video_redactor: VideoRedactor | None = None
 
     # in memory -----------------------------------------------------------
     def detect(self, pixels: NDArray[np.uint8]) -> Detections:
@@ -62,13 +68,16 @@ class Anonymizer:
         return Photo(pixels, photo.format, alpha, photo.grayscale), dets
 
     # files ----------------------------------------------------------------
-    def file(self, source: Path, dest: Path) -> FileResult:
+    def file(
+        self, source: Path, dest: Path, progress: VideoProgressCallback | None = None
+    ) -> FileResult:
         """Anonymize ``source`` into ``dest``. Never raises for bad input:
-        the result says what went wrong, and nothing is written then."""
+        the result says what went wrong, and nothing is written then.
+        ``progress`` is called per video frame (videos only)."""
         start = time.perf_counter()
         result = FileResult(input=str(source))
         try:
-            self._file(source, dest, result)
+            self._file(source, dest, result, progress)
         except UnseenError as exc:
             result.status = "failed"
             result.error = str(exc)
@@ -80,7 +89,10 @@ class Anonymizer:
         result.seconds = time.perf_counter() - start
         return result
 
-    def _file(self, source: Path, dest: Path, result: FileResult) -> None:
+    def _file(
+        self, source: Path, dest: Path, result: FileResult,
+        progress: VideoProgressCallback | None = None,
+    ) -> None:
         if not source.is_file():
             raise UnseenError("is not a readable file")
         if dest.exists() and dest.resolve() == source.resolve():
@@ -94,7 +106,8 @@ class Anonymizer:
                 "camera RAW files are not supported yet; export a JPEG or TIFF first"
             )
         if kind == "video":
-            raise UnsupportedFormatError("video is not supported yet")
+            self._video(source, dest, result, progress)
+            return
         if kind != "photo":
             raise UnsupportedFormatError("not a photo or video that unseen knows")
         photo = read_photo(source, self.settings.max_image_megapixels)
@@ -109,6 +122,25 @@ class Anonymizer:
             raise OutputError(f"cannot write {dest}: {exc.strerror or exc}") from exc
         check_output(dest)  # fail closed: any metadata left -> output deleted, file failed
         result.output = str(dest)
+        result.status = "written"
+
+    def _video(
+        self, source: Path, dest: Path, result: FileResult,
+        progress: VideoProgressCallback | None,
+    ) -> None:
+        """Two passes over the file (unseen/video.py); nothing is left on failure."""
+        from unseen.video import VideoRedactor
+
+        if self._video_redactor is None:
+            self._video_redactor = VideoRedactor(self.detector, self.settings)
+        done = self._video_redactor.run(source, dest, progress)
+        result.output = str(done.output)
+        result.frames = done.frames
+        result.width, result.height = done.width, done.height
+        result.detections = done.faces
+        result.warnings.extend(done.warnings)
+        if self.settings.redact != "fill":
+            result.warnings.append(WEAK_METHOD_WARNING.format(method=self.settings.redact))
         result.status = "written"
 
 
