@@ -112,7 +112,9 @@ def exiftool_records(paths: list[Path]) -> dict[str, dict[str, object]]:
         ["exiftool", "-a", "-G1", "-j", *map(str, paths)],
         capture_output=True, text=True, check=False,
     )
-    return {r["SourceFile"]: r for r in json.loads(proc.stdout or "[]")}
+    records = json.loads(proc.stdout or "[]")
+    assert len(records) == len(paths), proc.stderr
+    return dict(zip(map(str, paths), records, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -208,27 +210,55 @@ def test_clean_jpeg_is_lossless(metadata_dir: Path, tmp_path: Path) -> None:
 
 
 # unseen (photos) ----------------------------------------------------------------
-def test_unseen_photo_outputs_have_no_identifying_tags(
-    metadata_dir: Path, tmp_path: Path, engine  # type: ignore[no-untyped-def]
-) -> None:
+def _anonymize_all(engine, files: list[Path], metadata_dir: Path, out: Path) -> dict[str, Path]:  # type: ignore[no-untyped-def]
     written: dict[str, Path] = {}
-    for path in sample_files(metadata_dir):
-        if media_kind(path) != "photo":
-            continue
+    for path in files:
         rel = path.relative_to(metadata_dir)
-        dest = tmp_path / _flat(rel)
+        dest = out / _flat(rel)
         result = engine.file(path, dest)
         if result.status == "failed":
             assert result.error and "metadata" not in result.error, (rel, result.error)
             assert not dest.exists()
             continue
-        written[str(dest)] = path
-    assert len(written) >= 50
+        if dest.exists():  # the face verifier may withhold an output; not our concern here
+            written[str(dest)] = path
+    return written
+
+
+def _assert_no_leaks(written: dict[str, Path], metadata_dir: Path) -> None:
     records = exiftool_records(list(map(Path, written)))
     leaks = {str(written[k].relative_to(metadata_dir)): disallowed_tags(r)
              for k, r in records.items()}
     leaks = {k: v for k, v in leaks.items() if v}
     assert not leaks, leaks
+
+
+def test_unseen_photo_outputs_have_no_identifying_tags(
+    metadata_dir: Path, tmp_path: Path, engine, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Every photo unseen accepts. Face detection does not touch metadata and
+    costs ~1-3 s per photo here, so it is stubbed out; the real detector runs
+    on one photo per format in the next test."""
+    from unseen.detections import Detections
+
+    monkeypatch.setattr(engine, "detect", lambda pixels: Detections.empty())
+    files = [p for p in sample_files(metadata_dir) if media_kind(p) == "photo"]
+    written = _anonymize_all(engine, files, metadata_dir, tmp_path)
+    assert len(written) >= 50
+    _assert_no_leaks(written, metadata_dir)
+
+
+def test_unseen_photo_outputs_real_detector(
+    metadata_dir: Path, tmp_path: Path, engine  # type: ignore[no-untyped-def]
+) -> None:
+    names = [
+        "exif-samples/jpg/gps/DSCN0010.jpg", "exiftool/PNG.png", "exiftool/ExifTool.tif",
+        "pillow_heif/non_heif/xmp.webp", "exiftool/BMP.bmp", "pillow_heif/heif/L_xmp.heif",
+        "metadata-extractor-dotnet/withPanasonicFaces.jpg",
+    ]
+    written = _anonymize_all(engine, [metadata_dir / n for n in names], metadata_dir, tmp_path)
+    assert len(written) == len(names)
+    _assert_no_leaks(written, metadata_dir)
 
 
 def test_pipeline_fails_closed_on_metadata(
