@@ -24,8 +24,9 @@ from unseen.media.atomic import atomic_output
 if TYPE_CHECKING:
     from unseen.verify import Verdict
 
-Status = Literal["written", "failed", "skipped", "unsafe"]
-"""``unsafe``: written, then judged unsafe by verification and not delivered."""
+Status = Literal["written", "failed", "skipped", "unsafe", "done"]
+"""``unsafe``: written, then judged unsafe by verification and not delivered.
+``done``: already written by an earlier run with the same input and settings."""
 
 
 @dataclass
@@ -102,7 +103,10 @@ def _adversary_versions(settings: dict[str, object]) -> dict[str, str]:
 
 
 def summarize(results: Sequence[FileResult]) -> dict[str, int]:
-    out = {"files": len(results), "written": 0, "failed": 0, "skipped": 0, "unsafe": 0, "faces": 0}
+    out = {
+        "files": len(results), "written": 0, "failed": 0, "skipped": 0, "unsafe": 0, "done": 0,
+        "faces": 0,
+    }
     for r in results:
         out[r.status] += 1
         out["faces"] += r.faces

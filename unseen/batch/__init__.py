@@ -1,21 +1,28 @@
-"""Many files: which inputs go where, and running them one after another.
+"""Many files: which inputs go where, and running them resumably in parallel.
 
 `plan_jobs` maps inputs (files and folders) to output paths, keeping each
 file's name and its path relative to an input folder, and refuses any
-mapping that would write onto an input.
+mapping that would write onto an input. `run_batch` runs the jobs on an
+engine (`unseen.batch.engines`), recording each in the job database
+(`unseen.batch.jobdb`) so that a re-run skips what is already done.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from unseen.errors import OutputError, UnseenError
 from unseen.media import MEDIA_SUFFIXES, PHOTO_SUFFIXES, VIDEO_SUFFIXES
-from unseen.media.atomic import TEMP_PREFIX
+from unseen.media.atomic import TEMP_PREFIX, TEMP_SUFFIX
 from unseen.report import FileResult
+from unseen.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -107,3 +114,137 @@ def run_jobs(
         if on_done:
             on_done(r)
     return results
+
+
+@dataclass
+class BatchRun:
+    """Everything a run produced, for the summary."""
+
+    results: list[FileResult]
+    seconds: float
+    bytes_processed: int
+    interrupted: bool = False
+
+
+def run_batch(
+    jobs: Sequence[Job],
+    settings: Settings,
+    state_dir: Path,
+    workers: int = 1,
+    engine: str = "local",
+    address: str | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> BatchRun:
+    """Run ``jobs``, skipping those an earlier run in ``state_dir`` finished.
+
+    A first SIGINT/SIGTERM stops starting new files and lets running ones
+    finish (outputs are atomic); a second one stops at once. Either way no
+    partial output is left and the job database stays consistent.
+    """
+    from unseen.batch.engines import make_engine
+    from unseen.batch.jobdb import JobDatabase, content_hash, settings_key
+
+    start = time.perf_counter()
+    with _exclusive(state_dir):
+        _remove_stale_temporaries(state_dir, jobs)
+        db = JobDatabase(state_dir)
+        run_id = db.start_run(settings)
+        skey = settings_key(settings)
+        results: list[FileResult] = []
+        todo: list[Job] = []
+        hashes: dict[Path, str] = {}
+        nbytes = 0
+
+        def emit(r: FileResult) -> None:
+            results.append(r)
+            if on_result:
+                on_result(r)
+
+        for job in jobs:
+            if job.skip_reason:
+                emit(FileResult(input=str(job.source), status="skipped", error=job.skip_reason))
+                continue
+            try:
+                chash = content_hash(job.source)
+            except OSError as exc:
+                emit(FileResult(input=str(job.source), status="failed",
+                                error=f"cannot be read: {exc.strerror or exc}"))
+                continue
+            if db.is_done(job.source, job.dest, chash, skey):
+                emit(FileResult(input=str(job.source), output=str(job.dest), status="done"))
+                continue
+            hashes[job.source] = chash
+            todo.append(job)
+        if on_start:
+            on_start(len(todo))
+        interrupted = False
+        runner = make_engine(settings, workers, engine, address) if todo else None
+        try:
+            with _graceful_stop(runner) as stop_state:
+                if runner is not None:
+                    for job, result in runner.run(todo):
+                        db.record(job.source, job.dest, hashes[job.source], skey, result)
+                        if result.status == "written":
+                            nbytes += job.source.stat().st_size
+                        emit(result)
+                interrupted = stop_state["stopped"]
+        finally:
+            if runner is not None:
+                runner.close()
+            from unseen.report import summarize
+
+            db.finish_run(run_id, summarize(results))
+            db.close()
+    return BatchRun(results, time.perf_counter() - start, nbytes, interrupted)
+
+
+@contextmanager
+def _graceful_stop(runner: object) -> Iterator[dict[str, bool]]:
+    state = {"stopped": False}
+
+    def handler(signum: int, frame: object) -> None:
+        if state["stopped"]:
+            raise KeyboardInterrupt
+        state["stopped"] = True
+        stop = getattr(runner, "stop", None)
+        if stop:
+            stop()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield state
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@contextmanager
+def _exclusive(state_dir: Path) -> Iterator[None]:
+    """One run per output folder at a time."""
+    import fcntl
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = state_dir / ".unseen-jobs.lock"
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            raise UnseenError(f"another unseen run is writing to {state_dir}") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_stale_temporaries(state_dir: Path, jobs: Sequence[Job]) -> None:
+    """A killed run can leave temporary outputs; only unseen's own are removed."""
+    folders = {j.dest.parent for j in jobs} | {state_dir}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for p in folder.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+            p.unlink(missing_ok=True)
