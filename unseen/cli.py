@@ -8,6 +8,7 @@ inspect``, ``unseen clean`` ...) are registered in `SUBCOMMANDS`. Exit codes:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -54,17 +55,60 @@ def anonymize_parser() -> Parser:
         epilog="Other commands: " + ", ".join(f"unseen {k}" for k in SUBCOMMANDS),
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos or folders")
-    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
-                   help="output folder (or file, for a single input with a file name)")
-    p.add_argument("--redact", choices=("fill", "blur", "pixelate"), default="fill",
-                   help="fill (default, irreversible), or the weaker blur / pixelate")
-    p.add_argument("--mask-scale", type=float, default=Settings.mask_scale, metavar="M",
-                   help=f"grow each face region by this factor (default {Settings.mask_scale})")
-    p.add_argument("--shape", choices=("ellipse", "box"), default="ellipse",
-                   help="region shape (default ellipse)")
-    p.add_argument("--thresh", type=float, default=Settings.threshold, metavar="T",
-                   help=f"detection threshold; lower covers more (default {Settings.threshold})")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT",
+        help="output folder (or file, for a single input with a file name)",
+    )
+    p.add_argument(
+        "--redact",
+        choices=("fill", "blur", "pixelate"),
+        default="fill",
+        help="fill (default, irreversible), or the weaker blur / pixelate",
+    )
+    p.add_argument(
+        "--mask-scale",
+        type=float,
+        default=Settings.mask_scale,
+        metavar="M",
+        help=f"grow each face region by this factor (default {Settings.mask_scale})",
+    )
+    p.add_argument(
+        "--shape",
+        choices=("ellipse", "box"),
+        default="ellipse",
+        help="region shape (default ellipse)",
+    )
+    p.add_argument(
+        "--thresh",
+        type=float,
+        default=Settings.threshold,
+        metavar="T",
+        help=f"detection threshold; lower covers more (default {Settings.threshold})",
+    )
     p.add_argument("--report", type=Path, metavar="PATH", help="write a JSON report here")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="files processed in parallel (default: number of cores)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local processes (default) or a Ray cluster (pip install 'unseen[ray]')",
+    )
+    p.add_argument(
+        "--address",
+        metavar="ADDR",
+        help="Ray cluster address (default: start a local Ray instance)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"unseen {__version__}")
     return p
@@ -95,72 +139,108 @@ def run_anonymize(argv: list[str]) -> int:
         return EXIT_OK
     a = parser.parse_args(argv)
     try:
-        settings = Settings(redact=a.redact, mask_scale=a.mask_scale, shape=a.shape,
-                            threshold=a.thresh)
+        settings = Settings(
+            redact=a.redact, mask_scale=a.mask_scale, shape=a.shape, threshold=a.thresh
+        )
     except ValueError as exc:
         raise UsageError(f"unseen: {exc}") from exc
 
-    from unseen.batch import plan_jobs, run_jobs
-    from unseen.pipeline import Anonymizer
+    from unseen.batch import plan_jobs, run_batch
 
     jobs = plan_jobs(a.inputs, a.output)
+    state_dir = a.output.parent if len(jobs) == 1 and jobs[0].dest == a.output else a.output
     out = Console(highlight=False, soft_wrap=True, quiet=a.quiet)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     if settings.redact != "fill" and not a.quiet:
-        err.print(f"warning: --redact {settings.redact} is weaker than fill; "
-                  "see the README before publishing", markup=False)
-    engine = Anonymizer(settings)
+        err.print(
+            f"warning: --redact {settings.redact} is weaker than fill; "
+            "see the README before publishing",
+            markup=False,
+        )
 
     def report_line(r: FileResult) -> None:
         if r.status == "failed":
             err.print(f"unseen: {r.input}: {r.error}", markup=False)
 
-    todo = [j for j in jobs if not j.skip_reason]
-    show_bar = len(todo) > 1 and not a.quiet
-    if show_bar:
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
-        ) as progress:
-            task = progress.add_task("anonymizing", total=len(todo))
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=err,
+        transient=True,
+        disable=a.quiet,
+    ) as progress:
+        task = progress.add_task("anonymizing", total=None, current="")
 
-            def done(r: FileResult) -> None:
-                report_line(r)
-                if r.status != "skipped":
-                    progress.advance(task)
+        def started(n: int) -> None:
+            progress.update(task, total=n)
 
-            results = run_jobs(jobs, lambda j: engine.file(j.source, j.dest), done)
-    else:
-        results = run_jobs(jobs, lambda j: engine.file(j.source, j.dest), report_line)
+        def done(r: FileResult) -> None:
+            report_line(r)
+            if r.status not in ("skipped", "done"):
+                progress.update(task, advance=1, current=Path(r.input).name)
 
+        run = run_batch(
+            jobs,
+            settings,
+            state_dir,
+            workers=a.jobs,
+            engine=a.engine,
+            address=a.address,
+            on_result=done,
+            on_start=started,
+        )
+    results = run.results
     if a.report:
         write_report(a.report, results, settings.as_dict(), __version__)
-    print_summary(out, results)
+    print_summary(out, results, run.seconds, run.bytes_processed)
+    if run.interrupted:
+        err.print("unseen: stopped early; run the same command again to finish", markup=False)
+        return 130
     return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
 
 
-def print_summary(console: Console, results: Sequence[FileResult]) -> None:
+def print_summary(
+    console: Console, results: Sequence[FileResult], seconds: float = 0.0, nbytes: int = 0
+) -> None:
     table = Table(show_edge=False, box=None, pad_edge=False)
     table.add_column("file", overflow="fold")
     table.add_column("faces", justify="right")
     table.add_column("result", overflow="fold")
-    rows = [r for r in results if r.status == "failed"]
+    rows = [r for r in results if r.status in ("failed", "unsafe")]
     rows += [r for r in results if r.status == "written"][: max(0, SUMMARY_ROWS - len(rows))]
     for r in rows:
         if r.status == "written":
             table.add_row(r.input, str(r.faces), f"-> {r.output}")
         else:
-            table.add_row(r.input, "", f"[red]FAILED[/red]: {_escape(r.error or '')}")
+            label = "FAILED" if r.status == "failed" else "UNSAFE"
+            table.add_row(r.input, str(r.faces), f"[red]{label}[/red]: {_escape(r.error or '')}")
     shown = len(rows)
     s = summarize(results)
-    if s["files"] - s["skipped"]:
+    if rows:
         console.print(table)
-    if shown < s["written"] + s["failed"]:
-        console.print(f"... and {s['written'] + s['failed'] - shown} more written files")
-    skipped = f", {s['skipped']} skipped (not media)" if s["skipped"] else ""
-    console.print(
-        f"{s['written']} written, {s['failed']} failed{skipped}; {s['faces']} faces removed"
-    )
+    if shown < s["written"] + s["failed"] + s["unsafe"]:
+        console.print(
+            f"... and {s['written'] + s['failed'] + s['unsafe'] - shown} more written files"
+        )
+    parts = [f"{s['written']} written", f"{s['failed']} failed"]
+    if s["unsafe"]:
+        parts.append(f"{s['unsafe']} unsafe (not delivered)")
+    if s["skipped"]:
+        parts.append(f"{s['skipped']} skipped (not media)")
+    if s["done"]:
+        parts.append(f"{s['done']} already done")
+    line = ", ".join(parts) + f"; {s['faces']} faces removed"
+    processed = s["written"] + s["failed"] + s["unsafe"]
+    if seconds > 0 and processed:
+        line += (
+            f"; {seconds:.1f} s, {processed / seconds:.2f} files/s, "
+            f"{nbytes / 1e6 / seconds:.1f} MB/s"
+        )
+    console.print(line)
 
 
 def _escape(text: str) -> str:
@@ -184,6 +264,33 @@ def _run_clean(argv: list[str]) -> int:
     return run_clean(argv)
 
 
+def _run_status(argv: list[str]) -> int:
+    p = Parser(prog="unseen status", description="Show the job recorded in an output folder.")
+    p.add_argument("output", type=Path, metavar="OUT")
+    a = p.parse_args(argv)
+    from unseen.batch.jobdb import JobDatabase
+
+    db = JobDatabase.open_existing(a.output)
+    st = db.status()
+    db.close()
+    console = Console(highlight=False, soft_wrap=True)
+    import time as _time
+
+    def when(t: float | None) -> str:
+        return _time.strftime("%Y-%m-%d %H:%M:%S", _time.localtime(t)) if t else "-"
+
+    console.print(
+        f"{a.output}: {st.runs} run(s); last started {when(st.last_started)}, "
+        f"finished {when(st.last_finished)}"
+    )
+    for state in ("written", "unsafe", "failed"):
+        console.print(f"  {state:8s} {st.counts.get(state, 0)}")
+    for source, reason in st.failures[:SUMMARY_ROWS]:
+        console.print(f"  {source}: {reason}", markup=False)
+    return EXIT_OK
+
+
+SUBCOMMANDS["status"] = _run_status
 SUBCOMMANDS["inspect"] = _run_inspect
 SUBCOMMANDS["clean"] = _run_clean
 

@@ -98,24 +98,6 @@ def _check_collisions(jobs: list[Job]) -> None:
         seen[d] = j.source
 
 
-def run_jobs(
-    jobs: Sequence[Job],
-    process: Callable[[Job], FileResult],
-    on_done: Callable[[FileResult], None] | None = None,
-) -> list[FileResult]:
-    """Process jobs in order; one failure never stops the rest."""
-    results = []
-    for job in jobs:
-        if job.skip_reason:
-            r = FileResult(input=str(job.source), status="skipped", error=job.skip_reason)
-        else:
-            r = process(job)
-        results.append(r)
-        if on_done:
-            on_done(r)
-    return results
-
-
 @dataclass
 class BatchRun:
     """Everything a run produced, for the summary."""
@@ -228,7 +210,9 @@ def _exclusive(state_dir: Path) -> Iterator[None]:
     import fcntl
 
     state_dir.mkdir(parents=True, exist_ok=True)
-    lock_path = state_dir / ".unseen-jobs.lock"
+    from unseen.batch.jobdb import DB_NAME
+
+    lock_path = state_dir / DB_NAME  # flock is separate from SQLite's own locks
     with open(lock_path, "a+b") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

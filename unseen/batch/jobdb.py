@@ -78,7 +78,6 @@ class JobDatabase:
         self.path = out_dir / DB_NAME
         try:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise UnseenError(f"{self.path}: job database unreadable ({exc})") from exc
