@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float32]
+NEAR_SIDES = 1.5  # centre distance (in box sides) that still links a face
 
 
 def iou_matrix(boxes_a: FloatArray, boxes_b: FloatArray) -> NDArray[np.float64]:
@@ -57,7 +58,7 @@ class FaceTracker:
 
     A box joins the track whose predicted box overlaps it most (IoU), or,
     for small fast faces that overlap nothing, whose predicted centre is
-    within one box size. Tracks end after ``max_gap`` frames unseen or at a
+    within 1.5 box sides. Tracks end after ``max_gap`` frames unseen or at a
     scene cut.
     """
 
@@ -94,8 +95,8 @@ class FaceTracker:
                 (boxes[:, 2:] - boxes[:, :2]).max(1)[None, :],
             )
             dist = np.linalg.norm(pc[:, None, :] - bc[None, :, :], axis=2) / np.maximum(side, 1)
-            near = (score < self.min_iou) & (dist < 1.0)
-            score = np.where(near, self.min_iou * (1.0 - dist), score)
+            near = (score < self.min_iou) & (dist < NEAR_SIDES)
+            score = np.where(near, self.min_iou * (1.0 - dist / NEAR_SIDES), score)
             # Scale change guard: a box 3x the size of its track is another face.
             ratio = side / np.maximum(
                 np.minimum(

@@ -1,0 +1,203 @@
+"""Video speed and leaks: unseen vs the `deface` CLI on the same clips, same run.
+
+Prints a Markdown table: frames/s for unseen, for ``deface --backend opencv``
+and for plain PyAV decode+encode (the ceiling), and the number of output
+frames in which an independent sensitive detector (RetinaFace, upscaled, low
+threshold) still finds a face that it also finds in the matching input frame.
+
+    python bench/video.py [--data ../shared/data] [--quick]
+
+Clips: ../shared/data/video at their own size, plus the Hamilton clip scaled
+to 1280x720 and 1920x1080 (written to a temporary folder, never the repo).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from unseen.detect.retinaface import RetinaFace
+from unseen.detections import Detections
+from unseen.pipeline import Anonymizer
+from unseen.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SENSITIVE_THRESHOLD = 0.3
+
+
+def upscale(src: Path, dest: Path, width: int, height: int) -> Path:
+    """A resized copy (video only), standing in for 720p/1080p footage."""
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        vin = inp.streams.video[0]
+        v = out.add_stream("libx264", rate=vin.average_rate)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        v.time_base = vin.time_base
+        v.options = {"crf": "16", "preset": "veryfast"}
+        for frame in inp.decode(vin):
+            f = frame.reformat(width=width, height=height, format="yuv420p")
+            f.pts, f.time_base = frame.pts, frame.time_base
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return dest
+
+
+def frames_of(path: Path) -> int:
+    with av.open(str(path)) as c:
+        return sum(1 for _ in c.decode(video=0))
+
+
+def ceiling_fps(src: Path, dest: Path) -> float:
+    """Decode, convert to RGB and back, encode (libx264, unseen's defaults)."""
+    s = Settings()
+    start = time.perf_counter()
+    n = 0
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        v = out.add_stream("libx264", rate=vin.average_rate)
+        v.width, v.height, v.pix_fmt = vin.width, vin.height, "yuv420p"
+        v.time_base = vin.time_base
+        v.options = {"crf": str(s.crf), "preset": s.preset}
+        for frame in inp.decode(vin):
+            f = av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+            f.pts, f.time_base = frame.pts, frame.time_base
+            for p in v.encode(f):
+                out.mux(p)
+            n += 1
+        for p in v.encode():
+            out.mux(p)
+    return n / (time.perf_counter() - start)
+
+
+def sensitive_scale(width: int, height: int) -> float:
+    """2x for small clips; bigger ones at about the same pixel count as 2x of 640x360."""
+    return 2.0 if width * height <= 0.5e6 else 2.0 * float(np.sqrt(0.23e6 / (width * height)))
+
+
+def _overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
+
+
+def _mostly_fill(image: np.ndarray, box: np.ndarray, level: int = 24) -> bool:
+    """The centre of ``box`` is mostly solid black: the detector fired on a cover."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    cx1, cy1 = int(max(0, x1 + 0.2 * w)), int(max(0, y1 + 0.2 * h))
+    cx2, cy2 = int(min(image.shape[1], x2 - 0.2 * w)), int(min(image.shape[0], y2 - 0.2 * h))
+    centre = image[cy1:cy2, cx1:cx2]
+    return centre.size > 0 and float((centre.max(axis=2) <= level).mean()) >= 0.5
+
+
+def leaked_frames(original: Path, output: Path, detector: RetinaFace) -> list[int]:
+    """Output frames where the sensitive detector finds a face it also finds in the input.
+
+    Hits whose centre is mostly solid black are the cover itself, not a face.
+    Outputs with another frame size (deface pads) are resized to the input's.
+    """
+    leaks = []
+    with av.open(str(original)) as a, av.open(str(output)) as b:
+        scale = 0.0
+        for i, (fa, fb) in enumerate(zip(a.decode(video=0), b.decode(video=0), strict=False)):
+            img_a = fa.to_ndarray(format="rgb24")
+            img_b = fb.to_ndarray(format="rgb24")
+            h, w = img_a.shape[:2]
+            if img_b.shape != img_a.shape:
+                img_b = cv2.resize(img_b, (w, h), interpolation=cv2.INTER_AREA)
+            scale = scale or sensitive_scale(w, h)
+            out = detector.detect_at(img_b, SENSITIVE_THRESHOLD, scale)
+            if not len(out):
+                continue
+            keep = np.array([not _mostly_fill(img_b, box) for box in out.boxes], bool)
+            out = out.filter(keep)
+            if not len(out):
+                continue
+            found: Detections = detector.detect_at(img_a, SENSITIVE_THRESHOLD, scale)
+            if len(found) and (_overlap_of_smaller(out.boxes, found.boxes) >= 0.5).any():
+                leaks.append(i)
+    return leaks
+
+
+def run_deface(src: Path, dest: Path) -> tuple[float, str | None]:
+    exe = shutil.which("deface") or str(Path(sys.executable).with_name("deface"))
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [exe, "--backend", "opencv", "--replacewith", "solid", "-o", str(dest), str(src)],
+        capture_output=True, text=True, check=False,
+    )
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0 or not dest.exists():
+        return seconds, (proc.stderr.strip().splitlines() or ["failed"])[-1]
+    return seconds, None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--quick", action="store_true", help="native-size clips only")
+    ap.add_argument("--no-leaks", action="store_true", help="skip the sensitive detector")
+    a = ap.parse_args()
+    video_dir = a.data / "video"
+    if not video_dir.is_dir():
+        sys.exit(f"no test data at {video_dir}")
+    work = Path(tempfile.mkdtemp(prefix="unseen-bench-video-"))
+    clips = sorted(video_dir.glob("*.mp4"))
+    if not a.quick:
+        ham = video_dir / "short_hamilton_clip.mp4"
+        clips.append(upscale(ham, work / "hamilton_720p.mp4", 1280, 720))
+        clips.append(upscale(ham, work / "hamilton_1080p.mp4", 1920, 1080))
+    engine = Anonymizer(Settings())
+    sensitive = RetinaFace()
+    rows = []
+    for clip in clips:
+        with av.open(str(clip)) as c:
+            v = c.streams.video[0]
+            size = f"{v.width}x{v.height}"
+        n = frames_of(clip)
+        ceiling = ceiling_fps(clip, work / f"ceiling-{clip.name}")
+        res = engine.file(clip, work / f"unseen-{clip.name}")
+        if res.status != "written":
+            sys.exit(f"unseen failed on {clip}: {res.error}")
+        unseen_out = Path(res.output or "")
+        unseen_fps = n / res.seconds
+        deface_out = work / f"deface-{clip.name}"
+        deface_s, deface_err = run_deface(clip, deface_out)
+        deface_fps = n / deface_s
+        deface_frames = frames_of(deface_out) if not deface_err else 0
+        if a.no_leaks:
+            leak_u = leak_d = "-"
+        else:
+            leak_u = str(len(leaked_frames(clip, unseen_out, sensitive)))
+            leak_d = str(len(leaked_frames(clip, deface_out, sensitive))) if not deface_err else "-"
+        rows.append((clip.name, size, n, ceiling, unseen_fps, frames_of(unseen_out), deface_fps,
+                     deface_frames, leak_u, leak_d))
+        print(f"done {clip.name}", file=sys.stderr, flush=True)
+    print("| clip | size | frames | PyAV decode+encode fps (ceiling) | unseen fps | unseen frames "
+          "out | deface fps | deface frames out | unseen / deface | leaked frames unseen "
+          "| leaked frames deface |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, size, n, ceil, u, un, d, dn, lu, ld in rows:
+        print(f"| {name} | {size} | {n} | {ceil:.1f} | {u:.1f} | {un} | {d:.1f} | {dn} | "
+              f"{u / d:.1f}x | {lu} | {ld} |")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

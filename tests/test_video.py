@@ -1,0 +1,379 @@
+"""Video: timing, orientation, streams and tags of outputs; no face left in any frame.
+
+Generated clips (PyAV, in a temporary folder) carry a rotation matrix,
+variable frame rate, audio, a subtitle track with GPS text, a data stream and
+identifying tags; the real clips in ../shared/data/video are checked frame by
+frame with an independent detector.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from unseen.errors import CorruptMediaError
+from unseen.media.atomic import TEMP_PREFIX
+from unseen.media.video import probe_video, read_frames
+from unseen.pipeline import Anonymizer
+from unseen.settings import Settings
+from unseen.track import CoverPolicy, FaceTracker, SceneCutDetector, cover_boxes
+
+GPS_TEXT = "GPS 52.5200N 13.4050E"
+SECRET_TAGS = {"title": "march on the square", "artist": "Jane Doe",
+               "comment": "iPhone 15 Pro serial F2LXK", "location": "+52.5200+013.4050/",
+               "creation_time": "2024-05-01T12:00:00.000000Z"}
+ALLOWED_CONTAINER_TAGS = {"major_brand", "minor_version", "compatible_brands"}
+ALLOWED_STREAM_TAGS = {"language", "handler_name", "vendor_id"}
+
+
+# generated clips ---------------------------------------------------------------
+def make_clip(
+    path: Path,
+    pts_ms: list[int],
+    size: tuple[int, int] = (160, 96),
+    fmt: str | None = None,
+    audio: bool = False,
+    subtitle: bool = False,
+    data: bool = False,
+    tags: bool = True,
+) -> Path:
+    """A clip with one white square moving over a gradient, at the given timestamps (ms)."""
+    w, h = size
+    with av.open(str(path), "w", format=fmt) as c:
+        if tags:
+            c.metadata.update(SECRET_TAGS)
+        v = c.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+        v.time_base = Fraction(1, 1000)
+        v.codec_context.time_base = Fraction(1, 1000)
+        if tags:
+            v.metadata.update({"title": "cam serial 1234", "comment": GPS_TEXT})
+        a = c.add_stream("aac", rate=48000) if audio else None
+        s = c.add_mux_stream("subrip") if subtitle else None
+        d = c.add_data_stream("bin_data") if data else None
+        grad = np.tile(np.linspace(0, 200, w, dtype=np.uint8), (h, 1))
+        for i, t in enumerate(pts_ms):
+            img = np.stack([grad, np.roll(grad, i, axis=1), grad], axis=2)
+            img[4:20, 4 + i % (w - 24):20 + i % (w - 24)] = 255
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 1000)
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+        end = pts_ms[-1] + 33
+        if a is not None:
+            samples = 1024
+            for k in range(0, end * 48, samples):
+                af = av.AudioFrame.from_ndarray(
+                    (np.sin(np.arange(samples) / 9.0)[None, :] * 0.3).astype(np.float32),
+                    format="fltp", layout="mono",
+                )
+                af.sample_rate, af.pts, af.time_base = 48000, k, Fraction(1, 48000)
+                for p in a.encode(af):
+                    c.mux(p)
+            for p in a.encode():
+                c.mux(p)
+        for extra in (s, d):
+            if extra is not None:
+                pkt = av.Packet(GPS_TEXT.encode())
+                pkt.stream, pkt.pts, pkt.dts, pkt.duration = extra, 0, 0, end
+                pkt.time_base = Fraction(1, 1000)
+                c.mux(pkt)
+    return path
+
+
+def set_rotation(path: Path, degrees: int) -> None:
+    """Write a display matrix into the MP4 track header, as phones do."""
+    c, s = {90: (0, 1), 180: (-1, 0), 270: (0, -1)}[degrees]
+    matrix = [c << 16, s << 16, 0, -s << 16, c << 16, 0, 0, 0, 1 << 30]
+    data = bytearray(path.read_bytes())
+    i = data.find(b"tkhd")
+    offset = i - 4 + (60 if data[i + 4] == 1 else 48)
+    data[offset:offset + 36] = struct.pack(">9i", *matrix)
+    path.write_bytes(bytes(data))
+
+
+def timestamps(path: Path) -> list[Fraction]:
+    return [Fraction(f.pts) * f.time_base for f in read_frames(path)]
+
+
+def all_tags(path: Path) -> tuple[dict[str, str], list[dict[str, str]]]:
+    with av.open(str(path)) as c:
+        return dict(c.metadata), [dict(s.metadata) for s in c.streams]
+
+
+VFR_MS = [0, 33, 66, 100, 200, 233, 266, 400, 433, 466, 500, 533, 700, 733, 766, 800]
+
+
+@pytest.fixture(scope="module")
+def video_engine() -> Anonymizer:
+    return Anonymizer(Settings())
+
+
+@pytest.fixture(scope="module")
+def audio_engine() -> Anonymizer:
+    return Anonymizer(Settings(keep_audio=True))
+
+
+def test_vfr_timestamps_frames_and_size_kept(tmp_path: Path, video_engine: Anonymizer) -> None:
+    src = make_clip(tmp_path / "vfr.mkv", VFR_MS, audio=True, subtitle=True)
+    res = video_engine.file(src, tmp_path / "out" / "vfr.mkv")
+    assert res.status == "written", res.error
+    out = Path(res.output or "")
+    assert timestamps(out) == timestamps(src)
+    assert res.frames == len(VFR_MS)
+    info = probe_video(out)
+    assert (info.width, info.height) == (160, 96)
+
+
+def test_only_video_stream_and_no_tags_by_default(tmp_path: Path, video_engine: Anonymizer) -> None:
+    src = make_clip(tmp_path / "tagged.mkv", VFR_MS, audio=True, subtitle=True)
+    res = video_engine.file(src, tmp_path / "out" / "tagged.mkv")
+    out = Path(res.output or "")
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video"]
+    container, streams = all_tags(out)
+    # Matroska's MuxingApp/WritingApp elements are mandatory: bare "Lavf", no version.
+    assert container in ({}, {"encoder": "Lavf"}), container
+    for tags in streams:
+        assert set(tags) <= ALLOWED_STREAM_TAGS | {"DURATION"}, tags
+    raw = out.read_bytes()
+    for secret in [GPS_TEXT, "x264 - core", "Lavf6", *SECRET_TAGS.values()]:
+        assert secret.encode() not in raw, secret
+    assert any("sound track was removed" in w for w in res.warnings)
+    assert any("subtitle/data/attachment" in w for w in res.warnings)
+
+
+def test_data_stream_dropped_and_written_as_mp4(tmp_path: Path, video_engine: Anonymizer) -> None:
+    src = make_clip(tmp_path / "telemetry.ts", VFR_MS[:8], fmt="mpegts", data=True)
+    with av.open(str(src)) as c:
+        assert "data" in [s.type for s in c.streams]
+    res = video_engine.file(src, tmp_path / "out" / "telemetry.ts")
+    assert res.status == "written", res.error
+    out = Path(res.output or "")
+    assert out.suffix == ".mp4"
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video"]
+        assert set(c.metadata) <= ALLOWED_CONTAINER_TAGS
+    assert GPS_TEXT.encode() not in out.read_bytes()
+    assert timestamps(out) == timestamps(src)
+
+
+def test_keep_audio_adds_exactly_one_audio_stream(tmp_path: Path, audio_engine: Anonymizer) -> None:
+    src = make_clip(tmp_path / "sound.mp4", VFR_MS, audio=True)
+    res = audio_engine.file(src, tmp_path / "out" / "sound.mp4")
+    assert res.status == "written", res.error
+    out = Path(res.output or "")
+    with av.open(str(out)) as c:
+        assert sorted(s.type for s in c.streams) == ["audio", "video"]
+        assert set(c.metadata) <= ALLOWED_CONTAINER_TAGS, dict(c.metadata)
+        for s in c.streams:
+            assert set(s.metadata) <= ALLOWED_STREAM_TAGS, dict(s.metadata)
+        audio_packets = sum(1 for p in c.demux(audio=0) if p.size)
+    assert audio_packets > 10
+    assert any("voices" in w for w in res.warnings)
+
+
+@pytest.mark.parametrize("degrees", [90, 270])
+def test_rotation_applied_display_orientation_kept(
+    tmp_path: Path, video_engine: Anonymizer, degrees: int
+) -> None:
+    src = make_clip(tmp_path / "phone.mp4", VFR_MS[:6], size=(160, 96), tags=False)
+    set_rotation(src, degrees)
+    upright_in = [f.rgb() for f in read_frames(src)]
+    assert upright_in[0].shape[:2] == (160, 96)  # displayed portrait
+    res = video_engine.file(src, tmp_path / "out" / "phone.mp4")
+    out = Path(res.output or "")
+    frames = list(read_frames(out))
+    assert frames[0].quarter_turns == 0  # applied to the pixels, no matrix left
+    assert len(frames) == len(upright_in)
+    for a, b in zip(upright_in, frames, strict=True):
+        shown = b.rgb()
+        assert shown.shape == a.shape
+        assert np.abs(shown.astype(int) - a.astype(int)).mean() < 6  # same picture, same way up
+
+
+def test_exiftool_finds_nothing_identifying(tmp_path: Path, video_engine: Anonymizer) -> None:
+    exiftool = shutil.which("exiftool")
+    if exiftool is None:
+        pytest.skip("exiftool is not installed (apt-get install libimage-exiftool-perl)")
+    src = make_clip(tmp_path / "tagged.mp4", VFR_MS, audio=True)
+    res = video_engine.file(src, tmp_path / "out" / "tagged.mp4")
+    out = Path(res.output or "")
+    text = subprocess.run([exiftool, "-a", "-u", "-G1", str(out)], capture_output=True,
+                          text=True, check=True).stdout
+    lowered = text.lower()
+    for word in ["gps", "serial", "jane", "iphone", "2024", "encoder", "x264", "lavf"]:
+        assert word not in lowered, [line for line in text.splitlines() if word in line.lower()]
+
+
+def test_gopro_telemetry_and_location_removed(shared_data: Path, video_engine: Anonymizer,
+                                             tmp_path: Path) -> None:
+    src = shared_data / "metadata" / "gopro" / "max-heromode.mp4"
+    res = video_engine.file(src, tmp_path / "gopro.mp4")
+    assert res.status == "written", res.error
+    out = Path(res.output or "")
+    with av.open(str(out)) as c:
+        assert [s.type for s in c.streams] == ["video"]
+        assert set(c.metadata) <= ALLOWED_CONTAINER_TAGS, dict(c.metadata)
+    assert b"+33.1268" not in out.read_bytes()
+    assert timestamps(out) == timestamps(src)
+
+
+# failing closed ----------------------------------------------------------------
+def test_damaged_video_writes_nothing(tmp_path: Path, video_engine: Anonymizer) -> None:
+    src = make_clip(tmp_path / "ok.mp4", list(range(0, 3000, 33)), tags=False)
+    data = src.read_bytes()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(data[: len(data) * 2 // 3])
+    out_dir = tmp_path / "out"
+    res = video_engine.file(broken, out_dir / "broken.mp4")
+    assert res.status == "failed"
+    assert res.output is None
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_partial_option_names_the_file(tmp_path: Path) -> None:
+    src = make_clip(tmp_path / "ok.mp4", list(range(0, 3000, 33)), tags=False)
+    data = src.read_bytes()
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(data[: len(data) * 2 // 3])
+    engine = Anonymizer(Settings(partial_output=True))
+    res = engine.file(broken, tmp_path / "out" / "broken.mp4")
+    if res.status == "failed":
+        # The demuxer may refuse the whole file (no index): nothing to save.
+        assert res.output is None
+        return
+    out = Path(res.output or "")
+    assert out.name == "broken.PARTIAL.mp4"
+    assert any("PARTIAL" in w for w in res.warnings)
+    assert 0 < res.frames < 91
+
+
+def test_interrupt_leaves_nothing(tmp_path: Path, video_engine: Anonymizer) -> None:
+    src = make_clip(tmp_path / "long.mp4", list(range(0, 2000, 33)), tags=False)
+    out_dir = tmp_path / "out"
+
+    def interrupt(p: object) -> None:
+        if getattr(p, "stage", "") == "redact" and getattr(p, "frame", 0) == 20:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        video_engine.file(src, out_dir / "long.mp4", progress=interrupt)
+    leftovers = list(out_dir.iterdir()) if out_dir.exists() else []
+    assert not [p for p in leftovers if p.name.startswith(TEMP_PREFIX) or p.suffix == ".mp4"]
+
+
+def test_not_a_video_is_a_clear_error(tmp_path: Path, video_engine: Anonymizer) -> None:
+    bad = tmp_path / "notes.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"junk" * 100)
+    res = video_engine.file(bad, tmp_path / "out" / "notes.mp4")
+    assert res.status == "failed" and res.error
+
+
+# tracking ----------------------------------------------------------------------
+def test_tracker_fills_gaps_and_pads_within_shot() -> None:
+    tracker = FaceTracker(max_gap=10)
+    box = np.array([[10, 10, 30, 30]], np.float32)
+    for f in (2, 6):
+        tracker.update(f, box + f)
+    tracks = tracker.finish()
+    assert len(tracks) == 1 and tracks[0].frames == [2, 6]
+    shots = [0] * 8 + [1] * 4
+    extra = cover_boxes(tracks, shots, CoverPolicy(pad_before=3, pad_after=3, max_fill_gap=10))
+    assert [len(e) for e in extra] == [1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0]
+    # filled frames lie between the two detections
+    mid = extra[4][0]
+    assert 10 + 2 < (mid[0] + mid[2]) / 2 - 10 < 10 + 6
+
+
+def test_tracker_never_crosses_a_cut() -> None:
+    tracker = FaceTracker(max_gap=10)
+    tracker.update(0, np.array([[10, 10, 30, 30]], np.float32))
+    tracker.cut()
+    tracker.update(1, np.array([[10, 10, 30, 30]], np.float32))
+    assert len(tracker.finish()) == 2
+
+
+def test_tracker_links_small_fast_face() -> None:
+    tracker = FaceTracker(max_gap=10)
+    for f in range(5):
+        tracker.update(f, np.array([[10 + 12 * f, 10, 20 + 12 * f, 20]], np.float32))
+    assert len(tracker.finish()) == 1
+
+
+def test_scene_cut_detector() -> None:
+    det = SceneCutDetector()
+    dark = np.full((36, 64, 3), 20, np.uint8)
+    bright = np.zeros((36, 64, 3), np.uint8)
+    bright[..., 0] = 230
+    assert not det.is_cut(dark)
+    assert not det.is_cut(dark)
+    assert det.is_cut(bright)
+
+
+# the real clips: no face left in any frame --------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["short_hamilton_clip.mp4", "MOT20-05-raw_even_shorter.mp4"])
+def test_real_clip_no_leaked_face(
+    shared_data: Path, tmp_path: Path, video_engine: Anonymizer, name: str
+) -> None:
+    from unseen.detect.retinaface import RetinaFace
+
+    src = shared_data / "video" / name
+    res = video_engine.file(src, tmp_path / name)
+    assert res.status == "written", res.error
+    out = Path(res.output or "")
+    assert timestamps(out) == timestamps(src)
+    assert probe_video(out).width == probe_video(src).width
+    leaks = leaked_frames(src, out, RetinaFace())
+    assert leaks == [], f"faces still found in output frames {leaks}"
+
+
+def _overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
+
+
+def _mostly_fill(image: np.ndarray, box: np.ndarray) -> bool:
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    cx1, cy1 = int(max(0, x1 + 0.2 * w)), int(max(0, y1 + 0.2 * h))
+    cx2, cy2 = int(min(image.shape[1], x2 - 0.2 * w)), int(min(image.shape[0], y2 - 0.2 * h))
+    centre = image[cy1:cy2, cx1:cx2]
+    return centre.size > 0 and float((centre.max(axis=2) <= 24).mean()) >= 0.5
+
+
+def leaked_frames(original: Path, output: Path, detector: object) -> list[int]:
+    """Output frames where RetinaFace at 2x (threshold 0.3) finds a face it also finds
+    in the input frame; hits on the solid cover itself do not count (same rule as
+    bench/video.py)."""
+    leaks = []
+    for fa, fb in zip(read_frames(original), read_frames(output), strict=True):
+        a, b = fa.rgb(), fb.rgb()
+        out = detector.detect_at(b, 0.3, 2.0)  # type: ignore[attr-defined]
+        out = out.filter(np.array([not _mostly_fill(b, box) for box in out.boxes], bool))
+        if not len(out):
+            continue
+        found = detector.detect_at(a, 0.3, 2.0)  # type: ignore[attr-defined]
+        if len(found) and (_overlap_of_smaller(out.boxes, found.boxes) >= 0.5).any():
+            leaks.append(fa.index)
+    return leaks
+
+
+def test_corrupt_media_error_is_unseen_error() -> None:
+    assert issubclass(CorruptMediaError, Exception)
