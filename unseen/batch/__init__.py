@@ -17,12 +17,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unseen.errors import OutputError, UnseenError
 from unseen.media import MEDIA_SUFFIXES, PHOTO_SUFFIXES, VIDEO_SUFFIXES
 from unseen.media.atomic import TEMP_PREFIX, TEMP_SUFFIX
 from unseen.report import FileResult
 from unseen.settings import Settings
+
+if TYPE_CHECKING:
+    from unseen.video import ProgressCallback as VideoProgressCallback
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ def run_batch(
     address: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    on_progress: VideoProgressCallback | None = None,
 ) -> BatchRun:
     """Run ``jobs``, skipping those an earlier run in ``state_dir`` finished.
 
@@ -161,7 +166,7 @@ def run_batch(
         if on_start:
             on_start(len(todo))
         interrupted = False
-        runner = make_engine(settings, workers, engine, address) if todo else None
+        runner = make_engine(settings, workers, engine, address, on_progress) if todo else None
         try:
             with _graceful_stop(runner) as stop_state:
                 if runner is not None:

@@ -23,6 +23,7 @@ from unseen.settings import Settings
 if TYPE_CHECKING:
     from unseen.batch import Job
     from unseen.pipeline import Anonymizer
+    from unseen.video import ProgressCallback as VideoProgressCallback
 
 
 class Engine(Protocol):
@@ -44,17 +45,18 @@ def per_worker_settings(settings: Settings, workers: int) -> Settings:
 class InlineEngine:
     """One worker: this process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, progress: VideoProgressCallback | None = None) -> None:
         from unseen.pipeline import Anonymizer
 
         self.anonymizer = Anonymizer(settings)
+        self.progress = progress  # per video frame; only this engine can report it
         self._stopped = False
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, FileResult]]:
         for job in jobs:
             if self._stopped:
                 return
-            yield job, self.anonymizer.file(job.source, job.dest)
+            yield job, self.anonymizer.file(job.source, job.dest, self.progress)
 
     def stop(self) -> None:
         self._stopped = True
@@ -182,12 +184,13 @@ class RayEngine:
 
 
 def make_engine(
-    settings: Settings, workers: int, engine: str = "local", address: str | None = None
+    settings: Settings, workers: int, engine: str = "local", address: str | None = None,
+    progress: VideoProgressCallback | None = None,
 ) -> Engine:
     if engine == "ray":
         return RayEngine(settings, workers, address)
     if engine != "local":
         raise UnseenError(f"unknown engine {engine!r} (local or ray)")
     if workers <= 1:
-        return InlineEngine(settings)
+        return InlineEngine(settings, progress)
     return PoolEngine(settings, workers)
