@@ -11,14 +11,16 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -29,6 +31,12 @@ from unseen import __version__
 from unseen.errors import UnseenError
 from unseen.report import FileResult, summarize, write_report
 from unseen.settings import Settings
+
+if TYPE_CHECKING:
+    from unseen.video import VideoProgress
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow")
 
 EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 1, 2
 SUMMARY_ROWS = 40
@@ -109,6 +117,16 @@ def anonymize_parser() -> Parser:
         metavar="ADDR",
         help="Ray cluster address (default: start a local Ray instance)",
     )
+    video = p.add_argument_group("video")
+    video.add_argument("--keep-audio", action="store_true",
+                       help="keep the sound track (off by default: voices identify people)")
+    video.add_argument("--crf", type=int, default=Settings.crf, metavar="Q",
+                       help=f"H.264 quality, lower is better (default {Settings.crf})")
+    video.add_argument("--preset", default=Settings.preset, choices=X264_PRESETS,
+                       help=f"H.264 speed preset (default {Settings.preset})")
+    video.add_argument("--partial", action="store_true",
+                       help="on a damaged video, write the frames before the damage to "
+                       "NAME.PARTIAL.mp4 instead of nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"unseen {__version__}")
     return p
@@ -144,6 +162,10 @@ def run_anonymize(argv: list[str]) -> int:
         )
     except ValueError as exc:
         raise UsageError(f"unseen: {exc}") from exc
+    if not 0 <= a.crf <= 51:
+        raise UsageError("unseen: --crf must be between 0 and 51")
+    settings = replace(settings, keep_audio=a.keep_audio, crf=a.crf, preset=a.preset,
+                       partial_output=a.partial)
 
     from unseen.batch import plan_jobs, run_batch
 
@@ -178,6 +200,20 @@ def run_anonymize(argv: list[str]) -> int:
         def started(n: int) -> None:
             progress.update(task, total=n)
 
+        frames_task: list[TaskID] = []
+
+        def frame_done(p: VideoProgress) -> None:
+            # Two passes over the video: detect, then redact and encode.
+            total = 2 * p.total if p.total else None
+            if not frames_task:
+                frames_task.append(progress.add_task("frames", total=total, current=""))
+            t = frames_task[0]
+            if p.stage == "detect" and p.frame == 1:
+                progress.reset(t, total=total)
+            progress.update(t, completed=p.frame + (p.total if p.stage == "redact" else 0))
+            speed = next(x.speed for x in progress.tasks if x.id == t) or 0.0
+            progress.update(t, current=f"{p.stage}, {speed:.1f} frames/s")
+
         def done(r: FileResult) -> None:
             report_line(r)
             if r.status not in ("skipped", "done"):
@@ -187,11 +223,12 @@ def run_anonymize(argv: list[str]) -> int:
             jobs,
             settings,
             state_dir,
-            workers=a.jobs,
+            workers=1 if len(jobs) == 1 else a.jobs,  # one file: frame progress
             engine=a.engine,
             address=a.address,
             on_result=done,
             on_start=started,
+            on_progress=frame_done,
         )
     results = run.results
     if a.report:
