@@ -166,6 +166,7 @@ def run_batch(
         if on_start:
             on_start(len(todo))
         interrupted = False
+        workers = max(1, min(workers, len(todo)))
         runner = make_engine(settings, workers, engine, address, on_progress) if todo else None
         try:
             with _graceful_stop(runner) as stop_state:
