@@ -2,7 +2,8 @@
 
 ``unseen [OPTIONS] INPUT... -o OUT`` anonymizes; other verbs (``unseen
 inspect``, ``unseen clean`` ...) are registered in `SUBCOMMANDS`. Exit codes:
-0 every file written, 1 usage error, 2 some files failed.
+0 every file written, 1 usage error, 2 some files failed, 3 some output was
+judged unsafe by verification (and not delivered unless --allow-unsafe).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow")
 
-EXIT_OK, EXIT_USAGE, EXIT_FAILED = 0, 1, 2
+EXIT_OK, EXIT_USAGE, EXIT_FAILED, EXIT_UNSAFE = 0, 1, 2, 3
 SUMMARY_ROWS = 40
 
 
@@ -97,7 +98,14 @@ def anonymize_parser() -> Parser:
         metavar="T",
         help=f"detection threshold; lower covers more (default {Settings.threshold})",
     )
-    p.add_argument("--report", type=Path, metavar="PATH", help="write a JSON report here")
+    p.add_argument("--report", type=Path, metavar="PATH",
+                   help="write a JSON report here, and a readable PATH.html beside it")
+    p.add_argument("--verify", choices=("off", "fast", "full"), default=Settings.verify,
+                   help="check every output like an attacker: re-detect faces, re-identify "
+                   "people, read metadata (default fast)")
+    p.add_argument("--no-verify", action="store_true", help="same as --verify off (not advised)")
+    p.add_argument("--allow-unsafe", action="store_true",
+                   help="keep outputs judged unsafe, named *.UNSAFE.*, instead of deleting them")
     p.add_argument(
         "-j",
         "--jobs",
@@ -158,7 +166,8 @@ def run_anonymize(argv: list[str]) -> int:
     a = parser.parse_args(argv)
     try:
         settings = Settings(
-            redact=a.redact, mask_scale=a.mask_scale, shape=a.shape, threshold=a.thresh
+            redact=a.redact, mask_scale=a.mask_scale, shape=a.shape, threshold=a.thresh,
+            verify="off" if a.no_verify else a.verify, allow_unsafe=a.allow_unsafe,
         )
     except ValueError as exc:
         raise UsageError(f"unseen: {exc}") from exc
@@ -179,9 +188,12 @@ def run_anonymize(argv: list[str]) -> int:
             "see the README before publishing",
             markup=False,
         )
+    if settings.verify == "off":
+        err.print("warning: verification is off: nothing checks that the outputs are free "
+                  "of faces and metadata", markup=False)
 
     def report_line(r: FileResult) -> None:
-        if r.status == "failed":
+        if r.status == "failed" or (r.status == "unsafe" and r.error):
             err.print(f"unseen: {r.input}: {r.error}", markup=False)
 
     with Progress(
@@ -233,10 +245,15 @@ def run_anonymize(argv: list[str]) -> int:
     results = run.results
     if a.report:
         write_report(a.report, results, settings.as_dict(), __version__)
+        from unseen.report_html import html_path, write_html
+
+        write_html(html_path(a.report), results, settings.as_dict(), __version__)
     print_summary(out, results, run.seconds, run.bytes_processed)
     if run.interrupted:
         err.print("unseen: stopped early; run the same command again to finish", markup=False)
         return 130
+    if any(r.status == "unsafe" for r in results):
+        return EXIT_UNSAFE
     return EXIT_FAILED if any(r.status == "failed" for r in results) else EXIT_OK
 
 
@@ -330,6 +347,15 @@ def _run_status(argv: list[str]) -> int:
 SUBCOMMANDS["status"] = _run_status
 SUBCOMMANDS["inspect"] = _run_inspect
 SUBCOMMANDS["clean"] = _run_clean
+
+
+def _run_check(argv: list[str]) -> int:
+    from unseen.cli_verify import run_check
+
+    return run_check(argv)
+
+
+SUBCOMMANDS["check"] = _run_check
 
 
 def entry() -> NoReturn:

@@ -25,6 +25,7 @@ from unseen.report import FileResult
 from unseen.settings import Settings
 
 if TYPE_CHECKING:
+    from unseen.verify import Adversary
     from unseen.video import ProgressCallback as VideoProgressCallback
     from unseen.video import VideoRedactor
 
@@ -38,7 +39,18 @@ class Anonymizer:
         self.detector: MultiScaleDetector = build_detector(
             s.detectors, s.threads, s.max_pass_megapixels, s.tile_size
         )
+        self._adversary: Adversary | None = None
         self._video_redactor: VideoRedactor | None = None
+
+    @property
+    def adversary(self) -> Adversary:
+        """The verification models, loaded on first use."""
+        if self._adversary is None:
+            from unseen.verify import Adversary
+
+            mode = "fast" if self.settings.verify == "off" else self.settings.verify
+            self._adversary = Adversary(mode, self.settings.threads)
+        return self._adversary
 
     # in memory -----------------------------------------------------------
     def detect(self, pixels: NDArray[np.uint8]) -> Detections:
@@ -123,6 +135,10 @@ class Anonymizer:
         check_output(dest)  # fail closed: any metadata left -> output deleted, file failed
         result.output = str(dest)
         result.status = "written"
+        if self.settings.verify != "off":
+            from unseen.verify import verify_photo
+
+            verify_photo(self, photo, safe, dets, dest, result)
 
     def _video(
         self, source: Path, dest: Path, result: FileResult,

@@ -619,6 +619,11 @@ REID_MIN_SCORE = 0.3
 redactor's low threshold many are texture, not faces."""
 
 
+MAX_REPAIRS = 3
+"""Rounds of cover-and-judge-again before an output is called unsafe: covering
+one face can reveal the next one the adversary believes in."""
+
+
 def unsafe_name(dest: Path) -> Path:
     """Where an unsafe output goes with ``allow_unsafe``: ``name.UNSAFE.jpg``."""
     return dest.with_name(f"{dest.stem}.UNSAFE{dest.suffix}")
@@ -632,10 +637,11 @@ def verify_photo(
     dest: Path,
     result: FileResult,
 ) -> None:
-    """Judge the photo written at ``dest``; repair once; deliver, mark or withhold.
+    """Judge the photo written at ``dest``; repair; deliver, mark or withhold.
 
     Faces the adversary finds are covered and re-identified faces filled,
-    then the file is written and judged again. Still unsafe: it is deleted
+    then the file is written and judged again (up to `MAX_REPAIRS` times);
+    metadata findings are never repaired here. Still unsafe: it is deleted
     (status ``unsafe``), or renamed ``*.UNSAFE.*`` with ``allow_unsafe``.
     """
     from unseen.media.image import Photo, write_photo
@@ -644,38 +650,35 @@ def verify_photo(
     start = time.perf_counter()
     s = engine.settings
     verdict = _judge(engine, photo, detections, dest)
-    repairable = {"detected", "reidentified"}
-    unsafe = [f for f in verdict.findings if f.severity == "unsafe"]
-    if unsafe and all(f.kind in repairable for f in unsafe):
+    repaired: list[str] = []
+    pixels, alpha = redacted.pixels, redacted.alpha
+    for _ in range(MAX_REPAIRS):
+        unsafe = [f for f in verdict.findings if f.severity == "unsafe"]
+        if not unsafe or any(f.kind not in ("detected", "reidentified") for f in unsafe):
+            break
         missed = [f.box for f in unsafe if f.kind == "detected" and f.box is not None]
         known = [f.box for f in unsafe if f.kind == "reidentified" and f.box is not None]
-        pixels = redacted.pixels
-        alpha = redacted.alpha
         extra = Detections.from_boxes(missed) if missed else Detections.empty()
         if len(extra):
             pixels = apply_plan(pixels, engine.plan(extra))
-            result.warnings.append(
-                f"verification found {len(extra)} more face(s) and covered them"
-            )
+            result.warnings.append(f"verification found {len(extra)} more face(s); covered")
         if known:
             plan = RedactionPlan.from_detections(Detections.from_boxes(known), "fill",
                                                  s.mask_scale, s.shape, s.fill_color)
             pixels = apply_plan(pixels, plan)
-            result.warnings.append(
-                f"{len(known)} face(s) were still recognisable after {s.redact}; "
-                "they were filled instead"
-            )
+            result.warnings.append(f"{len(known)} face(s) were still recognisable after "
+                                   f"{s.redact}; filled instead")
         if alpha is not None:
             alpha = alpha.copy()
-            alpha[engine.plan(Detections.concat([extra, Detections.from_boxes(known)])).mask(
-                photo.height, photo.width)] = 255
+            changed = Detections.concat([extra, Detections.from_boxes(known)])
+            alpha[engine.plan(changed).mask(photo.height, photo.width)] = 255
         detections = Detections.concat([detections, extra])
         result.detections = detections
         write_photo(Photo(pixels, redacted.format, alpha, redacted.grayscale), dest,
                     s.jpeg_quality)
-        first = verdict
+        repaired += [f.message for f in unsafe]
         verdict = _judge(engine, photo, detections, dest)
-        verdict.repaired = [f.message for f in first.findings if f.severity == "unsafe"]
+    verdict.repaired = repaired
     verdict.seconds["total"] = time.perf_counter() - start
     result.verdict = verdict
     if verdict.safe:
