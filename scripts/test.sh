@@ -14,7 +14,7 @@ if ! command -v exiftool >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1
   fi
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/pip install -q -e '.[test,ray]'
+.venv/bin/pip install -q -e '.[test,ray,web]'
 .venv/bin/python -m pytest -q "$@"
 .venv/bin/ruff check unseen tests bench scripts
 .venv/bin/mypy unseen
