@@ -11,6 +11,15 @@ See ../shared/THREAT_MODEL.md (in the project's shared folder) for why.
 
 from __future__ import annotations
 
+import os
+
+# Offline means offline: onnxruntime's Linux wheels ship a telemetry client
+# that writes a device id under ~/.cache at import and queues events for
+# upload, unless this is set before onnxruntime is first imported. Ray's usage
+# statistics likewise. (The one environment change unseen makes.)
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+
 from pathlib import Path
 
 import numpy as np

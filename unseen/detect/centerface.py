@@ -13,10 +13,10 @@ from importlib.resources import files
 import cv2
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from unseen.detect import RGBImage
+from unseen.detect.onnx import make_session
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 
@@ -67,13 +67,7 @@ class CenterFace:
     name = "centerface"
 
     def __init__(self, threads: int = 0) -> None:
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        if threads:
-            opts.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(
-            model_bytes(), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        self._session = make_session(model_bytes(), threads)
         self._lock = threading.Lock()
 
     def detect(self, image: RGBImage, threshold: float) -> Detections:

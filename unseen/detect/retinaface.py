@@ -11,9 +11,9 @@ from functools import lru_cache
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from unseen.detect import RGBImage
+from unseen.detect.onnx import make_session
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 
@@ -53,13 +53,7 @@ class RetinaFace:
     name = "retinaface"
 
     def __init__(self, threads: int = 0) -> None:
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        if threads:
-            opts.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(
-            model_bytes(), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        self._session = make_session(model_bytes(), threads)
         self._lock = threading.Lock()
 
     def detect(self, image: RGBImage, threshold: float) -> Detections:
