@@ -358,6 +358,15 @@ def _run_check(argv: list[str]) -> int:
 SUBCOMMANDS["check"] = _run_check
 
 
+def _run_serve(argv: list[str]) -> int:
+    from unseen.web.server import run_serve
+
+    return run_serve(argv)
+
+
+SUBCOMMANDS["serve"] = _run_serve
+
+
 def entry() -> NoReturn:
     sys.exit(main())
 

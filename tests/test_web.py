@@ -1,0 +1,231 @@
+"""The review UI's app through FastAPI's TestClient, on real photos from ../shared/data:
+the guards (token, Host, traversal, sizes) and the photo review flow end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("httpx")
+
+from fastapi.testclient import TestClient
+
+from unseen.media.image import read_photo
+from unseen.settings import Settings
+from unseen.web.app import TOKEN_HEADER, create_app
+
+TOKEN = "test-token-123"
+FACES = "faces/dlib_voc/2008_001009.jpg"  # two faces, dlib boxes [x, y, w, h]
+GPS = "metadata/exif-samples/jpg/Kodak_CX7530.jpg"  # GPS, camera, thumbnail
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("web")
+    folder = base / "in"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copyfile(shared_data / FACES, folder / "group.jpg")
+    shutil.copyfile(shared_data / GPS, folder / "sub" / "gps.jpg")
+    (folder / "notes.txt").write_text("not media")
+    outside = base / "secret"
+    outside.mkdir()
+    shutil.copyfile(shared_data / FACES, outside / "private.jpg")
+    (folder / "link.jpg").symlink_to(outside / "private.jpg")
+    (folder / "linkdir").symlink_to(outside, target_is_directory=True)
+    return {"folder": folder, "out": base / "out", "outside": outside}
+
+
+@pytest.fixture(scope="module")
+def make_client(folders: dict[str, Path], engine: Any) -> Any:
+    def make() -> TestClient:
+        app = create_app(folders["folder"], folders["out"], Settings(verify="off"), TOKEN,
+                         engine_factory=lambda: engine)
+        return TestClient(app, base_url="http://127.0.0.1:8123",
+                          headers={TOKEN_HEADER: TOKEN})
+    return make
+
+
+@pytest.fixture(scope="module")
+def client(make_client: Any) -> TestClient:
+    c: TestClient = make_client()
+    return c
+
+
+# guards ------------------------------------------------------------------------
+
+
+def test_token_required_everywhere(client: TestClient) -> None:
+    for url in ("/api/files", "/api/photo?path=group.jpg", "/api/thumb?path=group.jpg",
+                "/api/photo/original?path=group.jpg"):
+        assert client.get(url, headers={TOKEN_HEADER: ""}).status_code == 401
+        assert client.get(url, headers={TOKEN_HEADER: "wrong"}).status_code == 401
+        # The query string is accepted only for the first page load, never for the API.
+        bare = TestClient(client.app, base_url="http://127.0.0.1:8123")
+        assert bare.get(url + f"&token={TOKEN}" if "?" in url else url).status_code == 401
+    bare = TestClient(client.app, base_url="http://127.0.0.1:8123")
+    assert bare.get("/").status_code == 401
+    assert bare.put("/api/photo?path=group.jpg", json={}).status_code == 401
+    assert bare.post("/api/photo/export?path=group.jpg").status_code == 401
+    page = bare.get(f"/?token={TOKEN}")
+    assert page.status_code == 200
+    assert f'content="{TOKEN}"' in page.text
+    assert "script-src 'nonce-" in page.headers["content-security-policy"]
+    assert page.headers["cache-control"] == "no-store"
+    assert "set-cookie" not in page.headers
+    # Everything the page needs is inline: no script or style from anywhere else.
+    assert "<script src" not in page.text and "<link" not in page.text
+    assert "http://" not in page.text.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_wrong_host_and_origin_refused(client: TestClient) -> None:
+    assert client.get("/api/files", headers={"host": "evil.example:8123"}).status_code == 403
+    assert client.get("/api/files", headers={"host": "127.0.0.1.evil.example"}).status_code == 403
+    assert client.get("/api/files", headers={"host": "localhost:8123"}).status_code == 200
+    r = client.put("/api/photo?path=group.jpg", json={}, headers={"origin": "http://evil.example"})
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("bad", [
+    "../secret/private.jpg", "..%2Fsecret%2Fprivate.jpg", "%2e%2e/secret/private.jpg",
+    "sub/../../secret/private.jpg", "link.jpg", "linkdir/private.jpg", "notes.txt",
+    "/etc/passwd", "", "group.jpg\x00.png", "./group.jpg", "sub//gps.jpg",
+])
+def test_traversal_refused(client: TestClient, folders: dict[str, Path], bad: str) -> None:
+    for route in ("/api/photo/original", "/api/thumb", "/api/photo"):
+        r = client.get(route, params={"path": bad})
+        assert r.status_code in (404, 422), (route, bad, r.status_code)
+    # Raw, not re-encoded by the client:
+    r = client.get("/api/photo/original?path=" + bad.replace("\x00", "%00"))
+    assert r.status_code in (400, 404, 422), (bad, r.status_code)
+    absolute = str(folders["outside"] / "private.jpg")
+    assert client.get("/api/photo/original", params={"path": absolute}).status_code == 404
+
+
+def test_large_body_refused(client: TestClient) -> None:
+    body = json.dumps({"added": [{"box": [1, 1, 9, 9]}] * 100_000})
+    r = client.put("/api/photo?path=group.jpg", content=body,
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+# the photo flow ----------------------------------------------------------------
+
+
+def test_gallery_lists_media_with_states(client: TestClient) -> None:
+    data = client.get("/api/files").json()
+    paths = {f["path"]: f for f in data["files"]}
+    assert set(paths) == {"group.jpg", "sub/gps.jpg"}  # no text file, no symlink escape
+    assert paths["group.jpg"]["state"] == "not processed"
+    assert paths["group.jpg"]["kind"] == "photo"
+    thumb = client.get("/api/thumb", params={"path": "group.jpg"})
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert thumb.headers["cache-control"] == "no-store"
+
+
+def _inside(box: list[float], gt: list[float]) -> bool:
+    cx, cy = gt[0] + gt[2] / 2, gt[1] + gt[3] / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def test_review_edit_export_and_restart(
+    client: TestClient, make_client: Any, folders: dict[str, Path],
+    face_boxes: dict[str, list[list[float]]],
+) -> None:
+    gt = face_boxes[FACES.removeprefix("faces/")]
+    doc = client.get("/api/photo", params={"path": "group.jpg"}).json()
+    detected = [r for r in doc["regions"] if r["source"] == "detected"]
+    # Every ground-truth face has a detected region.
+    for g in gt:
+        assert any(_inside(r["box"], g) for r in detected), g
+    first = next(r for r in detected if _inside(r["box"], gt[0]))
+    other = next(r for r in detected if _inside(r["box"], gt[1]))
+    # Remove the first face (as if a false positive), add a box on a bright coat.
+    added = [80.0, 340.0, 150.0, 400.0]
+    r = client.put("/api/photo", params={"path": "group.jpg"},
+                   json={"removed": [first["id"]], "added": [{"box": added, "shape": "box"}]})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert {x["id"] for x in doc["regions"] if x["removed"]} == {first["id"]}
+    assert doc["faces"] == len(detected)  # one removed, one added
+    bad = client.put("/api/photo", params={"path": "group.jpg"},
+                     json={"removed": ["nope"], "added": []})
+    assert bad.status_code == 400
+    nan = client.put("/api/photo", params={"path": "group.jpg"},
+                     json={"removed": [], "added": [{"box": [1, 2, "x", 4]}]})
+    assert nan.status_code == 400
+
+    preview = client.get("/api/photo/preview", params={"path": "group.jpg"})
+    assert preview.status_code == 200 and preview.headers["cache-control"] == "no-store"
+
+    exp = client.post("/api/photo/export", params={"path": "group.jpg"}).json()
+    assert exp["status"] == "written", exp
+    assert exp["output"] == "group.jpg"
+    out_file = folders["out"] / "group.jpg"
+    original = read_photo(folders["folder"] / "group.jpg").pixels.astype(int)
+    written = read_photo(out_file).pixels.astype(int)
+
+    def patch(img: np.ndarray, g: list[float]) -> np.ndarray:
+        x, y, w, h = (int(v) for v in g)
+        return img[y + h // 4: y + 3 * h // 4, x + w // 4: x + 3 * w // 4]
+
+    # The removed face is untouched (JPEG noise only), the kept one is filled,
+    # and the added box is filled while outside it nothing changed.
+    assert np.abs(patch(written, gt[0]) - patch(original, gt[0])).mean() < 6
+    assert patch(written, gt[1]).mean() < 8
+    assert written[350:390, 90:140].mean() < 8 and original[350:390, 90:140].mean() > 40
+    assert np.abs(written[410:470, 80:150] - original[410:470, 80:150]).mean() < 6
+    assert other["id"] != first["id"]
+
+    # Gallery state and counts follow; a new app on the same folders keeps the edits.
+    files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
+    assert files["group.jpg"]["state"] == "written"
+    assert files["group.jpg"]["reviewed"] is True
+    restarted: TestClient = make_client()
+    again = restarted.get("/api/photo", params={"path": "group.jpg"}).json()
+    assert {x["id"] for x in again["regions"] if x["removed"]} == {first["id"]}
+    assert [x["box"] for x in again["regions"] if x["source"] == "added"] == [added]
+    assert again["last_export"]["status"] == "written"
+
+
+def test_export_has_no_metadata(client: TestClient, folders: dict[str, Path]) -> None:
+    from unseen.metadata import inspect
+
+    assert inspect(folders["folder"] / "sub" / "gps.jpg")  # the input has plenty
+    r = client.put("/api/photo", params={"path": "sub/gps.jpg"},
+                   json={"removed": [], "added": [{"box": [10, 10, 40, 40], "shape": "ellipse"}],
+                         "method": "pixelate", "shape": "box"})
+    assert r.status_code == 200 and r.json()["method"] == "pixelate"
+    exp = client.post("/api/photo/export", params={"path": "sub/gps.jpg"}).json()
+    assert exp["status"] == "written", exp
+    assert any("weaker than fill" in w for w in exp["warnings"])
+    out_file = folders["out"] / "sub" / "gps.jpg"
+    assert inspect(out_file) == []
+    if shutil.which("exiftool"):
+        import subprocess
+
+        tags = subprocess.run(["exiftool", "-j", "-G", str(out_file)], capture_output=True,
+                              text=True, check=True).stdout
+        assert "GPS" not in tags and "Kodak" not in tags
+
+
+def test_cli_registers_serve() -> None:
+    from unseen.cli import SUBCOMMANDS
+
+    assert "serve" in SUBCOMMANDS
+
+
+def test_server_binds_loopback_only() -> None:
+    from unseen.web.server import bind_loopback
+
+    sock = bind_loopback()
+    try:
+        host, port = sock.getsockname()
+        assert host == "127.0.0.1" and port > 0
+    finally:
+        sock.close()

@@ -1,0 +1,387 @@
+"""The review app: routes, and the guards every request passes.
+
+Every request needs the access token (header ``X-Unseen-Token``; the first page
+load may carry it in the query string) and a loopback Host header; only media
+files found under the chosen folder are ever read. Nothing is cached on disk:
+pictures are encoded in memory and sent with ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import secrets
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+
+from unseen.batch import Job, plan_jobs
+from unseen.batch.jobdb import JobDatabase, content_hash, settings_key
+from unseen.detections import Detections
+from unseen.errors import UnseenError
+from unseen.media import media_kind
+from unseen.media.image import read_photo
+from unseen.redact import RedactionPlan
+from unseen.review import PhotoReview, ReviewError, ReviewStore, export_photo, redact_reviewed
+from unseen.settings import Settings
+from unseen.web.video import VideoReviews
+
+TOKEN_HEADER = "X-Unseen-Token"
+ALLOWED_HOSTS = frozenset({"127.0.0.1", "localhost"})
+MAX_BODY_BYTES = 1 << 20
+"""Edits are small JSON documents; nothing is uploaded."""
+THUMB_SIDE = 320
+PREVIEW_QUALITY = 90
+_STATIC = "unseen.web.static"
+
+
+class NotFound(UnseenError):
+    """A path that is not one of the folder's media files."""
+
+
+@dataclass
+class ReviewContext:
+    """What every route needs: the folders, the engine (loaded on first use), the store."""
+
+    folder: Path
+    out: Path
+    settings: Settings
+    engine_factory: Any = None
+    _engine: Any = None
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    _hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.folder = self.folder.resolve()
+        self.out = self.out.resolve()
+        self.store = ReviewStore(self.out)
+
+    @property
+    def engine(self) -> Any:
+        with self.lock:
+            if self._engine is None:
+                if self.engine_factory is not None:
+                    self._engine = self.engine_factory()
+                else:
+                    from unseen.pipeline import Anonymizer
+
+                    self._engine = Anonymizer(self.settings)
+            return self._engine
+
+    # paths ------------------------------------------------------------------
+    def jobs(self) -> dict[str, Job]:
+        """Media files under the folder (relative POSIX path -> job), inside it only."""
+        out: dict[str, Job] = {}
+        for job in plan_jobs([self.folder], self.out):
+            if job.skip_reason:
+                continue
+            real = job.source.resolve()
+            # A symlink in the folder may point anywhere: only real files inside count.
+            if not real.is_relative_to(self.folder) or not real.is_file():
+                continue
+            if not job.dest.resolve().is_relative_to(self.out):
+                continue
+            out[job.source.relative_to(self.folder).as_posix()] = job
+        return out
+
+    def job(self, rel: str) -> Job:
+        """The job for a path the browser sent; anything else is `NotFound`."""
+        if not rel or "\x00" in rel:
+            raise NotFound("no such file in the folder")
+        job = self.jobs().get(rel)
+        if job is None:
+            raise NotFound("no such file in the folder")
+        # Belt and braces: the listing is already confined to the folder.
+        if not job.source.resolve().is_relative_to(self.folder):
+            raise NotFound("no such file in the folder")
+        return job
+
+    def chash(self, path: Path) -> str:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        if key not in self._hashes:
+            self._hashes[key] = content_hash(path)
+        return self._hashes[key]
+
+    # photos -----------------------------------------------------------------
+    def photo_review(self, rel: str, reset: bool = False) -> PhotoReview:
+        job = self.job(rel)
+        if media_kind(job.source) != "photo":
+            raise NotFound("not a photo")
+        chash = self.chash(job.source)
+        with self.lock:
+            doc = None if reset else self.store.load(rel, chash)
+            if doc is not None:
+                return PhotoReview.from_dict(doc)
+            photo = read_photo(job.source, self.settings.max_image_megapixels)
+            dets = self.engine.detect(photo.pixels)
+            review = PhotoReview.from_detections(dets, photo.width, photo.height, self.settings)
+            self.store.save(rel, chash, "photo", review.to_dict())
+            return review
+
+    def save_photo_review(self, rel: str, review: PhotoReview) -> None:
+        job = self.job(rel)
+        with self.lock:
+            self.store.save(rel, self.chash(job.source), "photo", review.to_dict())
+
+
+def create_app(
+    folder: Path,
+    out: Path,
+    settings: Settings | None = None,
+    token: str | None = None,
+    engine_factory: Any = None,
+) -> FastAPI:
+    """The review app for ``folder``, writing to ``out``. ``app.state.token`` is the token."""
+    ctx = ReviewContext(folder, out, settings or Settings(), engine_factory)
+    if not ctx.folder.is_dir():
+        raise UnseenError(f"{folder}: not a folder")
+    if ctx.out == ctx.folder:
+        raise UnseenError("the output folder must not be the input folder")
+    token = token or secrets.token_urlsafe(32)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.token = token
+    app.state.ctx = ctx
+    videos = VideoReviews(ctx)
+    app.state.videos = videos
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Any) -> Response:
+        refusal = _refuse(request, token)
+        if refusal is not None:
+            return _secure(refusal)
+        return _secure(await call_next(request))
+
+    @app.exception_handler(UnseenError)
+    async def user_error(request: Request, exc: UnseenError) -> JSONResponse:
+        code = 404 if isinstance(exc, NotFound) else 400
+        return JSONResponse({"error": str(exc)}, status_code=code)
+
+    @app.get("/")
+    def index(request: Request) -> HTMLResponse:
+        nonce = secrets.token_urlsafe(16)
+        page = _static_text("index.html")
+        page = page.replace("{{TOKEN}}", html.escape(token, quote=True))
+        page = page.replace("{{NONCE}}", nonce)
+        page = page.replace("{{STYLE}}", _static_text("style.css"))
+        page = page.replace("{{SCRIPT}}", _static_text("app.js"))
+        resp = HTMLResponse(page)
+        resp.headers["Content-Security-Policy"] = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+            "img-src blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'"
+        )
+        return resp
+
+    @app.get("/api/files")
+    def files() -> dict[str, Any]:
+        jobs = ctx.jobs()
+        states = ctx.store.job_states()
+        reviews = ctx.store.reviewed()
+        items = []
+        for rel, job in jobs.items():
+            kind = media_kind(job.source)
+            row = states.get(str(job.source.resolve()))
+            state, faces, error = _state(row)
+            review = reviews.get(rel)
+            if review is not None and kind == "photo":
+                faces = sum(1 for r in review["regions"] if not r.get("removed"))
+            items.append({"path": rel, "kind": kind, "state": state, "faces": faces,
+                          "reviewed": bool(review and review.get("edited")), "error": error})
+        return {"folder": str(ctx.folder), "output": str(ctx.out), "files": items,
+                "verify": ctx.settings.verify}
+
+    @app.get("/api/thumb")
+    def thumb(path: str) -> Response:
+        job = ctx.job(path)
+        kind = media_kind(job.source)
+        if kind == "video":
+            return _jpeg(videos.thumbnail(path), 80)
+        if kind != "photo":
+            raise NotFound("no preview for this kind of file")
+        return _jpeg(_thumbnail(job.source, ctx.settings.max_image_megapixels), 80)
+
+    @app.get("/api/photo")
+    def photo(path: str) -> dict[str, Any]:
+        return _photo_doc(ctx, path, ctx.photo_review(path))
+
+    @app.put("/api/photo")
+    async def edit_photo(path: str, request: Request) -> dict[str, Any]:
+        body = await _json_body(request)
+        review = ctx.photo_review(path)
+        removed = body.get("removed", [])
+        added = body.get("added", [])
+        if not isinstance(removed, list) or not isinstance(added, list):
+            raise ReviewError("removed and added must be lists")
+        if not all(isinstance(a, dict) for a in added):
+            raise ReviewError("each added region must be an object")
+        review = review.edit([str(r) for r in removed], added, body.get("method"),
+                             body.get("shape"))
+        ctx.save_photo_review(path, review)
+        return _photo_doc(ctx, path, review)
+
+    @app.delete("/api/photo")
+    def reset_photo(path: str) -> dict[str, Any]:
+        return _photo_doc(ctx, path, ctx.photo_review(path, reset=True))
+
+    @app.get("/api/photo/original")
+    def original(path: str) -> Response:
+        job = ctx.job(path)
+        if media_kind(job.source) != "photo":
+            raise NotFound("not a photo")
+        return _jpeg(read_photo(job.source, ctx.settings.max_image_megapixels).pixels)
+
+    @app.get("/api/photo/preview")
+    def preview(path: str) -> Response:
+        review = ctx.photo_review(path)
+        job = ctx.job(path)
+        photo = read_photo(job.source, ctx.settings.max_image_megapixels)
+        return _jpeg(redact_reviewed(photo, review, ctx.settings).pixels)
+
+    @app.post("/api/photo/export")
+    def export(path: str) -> dict[str, Any]:
+        review = ctx.photo_review(path)
+        job = ctx.job(path)
+        with ctx.lock:
+            engine = ctx.engine
+            result = export_photo(engine, job.source, job.dest, review,
+                                  verify=ctx.settings.verify != "off")
+            db = JobDatabase(ctx.out)
+            try:
+                db.record(job.source, job.dest, ctx.chash(job.source),
+                          settings_key(engine.settings), result)
+            finally:
+                db.close()
+            summary = _export_summary(ctx, result)
+            ctx.save_photo_review(path, PhotoReview.from_dict(
+                {**review.to_dict(), "last_export": summary}))
+        return summary
+
+    videos.add_routes(app)
+    return app
+
+
+# guards ----------------------------------------------------------------------
+
+
+def _refuse(request: Request, token: str) -> Response | None:
+    host = request.headers.get("host", "")
+    hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+    if hostname.lower() not in ALLOWED_HOSTS:
+        return Response("wrong host: open the address unseen printed", status_code=403,
+                        media_type="text/plain")
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null":
+        o_host = origin.split("://", 1)[-1].rsplit(":", 1)[0]
+        if o_host.lower() not in ALLOWED_HOSTS:
+            return Response("cross-origin request refused", status_code=403,
+                            media_type="text/plain")
+    given = request.headers.get(TOKEN_HEADER)
+    if given is None and request.url.path == "/" and request.method == "GET":
+        given = request.query_params.get("token")
+    if given is None or not secrets.compare_digest(given.encode(), token.encode()):
+        return Response("a valid access token is needed: open the address unseen printed",
+                        status_code=401, media_type="text/plain")
+    if request.method in ("POST", "PUT", "PATCH"):
+        length = request.headers.get("content-length")
+        if length is None and request.headers.get("transfer-encoding"):
+            return Response("length required", status_code=411, media_type="text/plain")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return Response("request too large", status_code=413, media_type="text/plain")
+    return None
+
+
+def _secure(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    if "Content-Security-Policy" not in resp.headers:
+        resp.headers["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
+    return resp
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise ReviewError("request too large")
+    import json
+
+    try:
+        body = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise ReviewError("the request is not valid JSON") from exc
+    if not isinstance(body, dict):
+        raise ReviewError("the request must be a JSON object")
+    return body
+
+
+# helpers -----------------------------------------------------------------------
+
+
+def _static_text(name: str) -> str:
+    return resources.files(_STATIC).joinpath(name).read_text(encoding="utf-8")
+
+
+def _state(row: tuple[str, int | None, str | None, str | None] | None
+           ) -> tuple[str, int | None, str | None]:
+    """The gallery's state from the job database row: not processed, safe, unsafe, failed."""
+    if row is None:
+        return "not processed", None, None
+    state, faces, verdict, error = row
+    if state == "written":
+        return (verdict or "written"), faces, error
+    return state, faces, error
+
+
+def _jpeg(pixels: NDArray[np.uint8], quality: int = PREVIEW_QUALITY) -> Response:
+    buf = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buf, "JPEG", quality=quality)
+    return Response(buf.getvalue(), media_type="image/jpeg")
+
+
+def _thumbnail(path: Path, max_megapixels: float) -> NDArray[np.uint8]:
+    """A small upright picture, decoded at reduced size where the format allows."""
+    try:
+        with Image.open(path) as im:
+            if im.size[0] * im.size[1] > max_megapixels * 1e6:
+                raise UnseenError("too large to preview")
+            im.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
+            up = ImageOps.exif_transpose(im) or im
+            rgb = up.convert("RGB")
+            rgb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+            return np.asarray(rgb, np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise UnseenError(f"cannot preview: {exc}") from exc
+
+
+def _photo_doc(ctx: ReviewContext, rel: str, review: PhotoReview) -> dict[str, Any]:
+    d = review.to_dict()
+    d["path"] = rel
+    for r in d["regions"]:
+        if r["source"] == "detected":
+            # Where the cover goes: the detector's box grown like the pipeline grows it.
+            g = RedactionPlan.from_detections(
+                Detections.from_boxes([r["box"]]), review.method, review.mask_scale).regions[0]
+            r["cover"] = [round(v, 2) for v in (g.x1, g.y1, g.x2, g.y2)]
+    d["faces"] = len(review.active)
+    return d
+
+
+def _export_summary(ctx: ReviewContext, result: Any) -> dict[str, Any]:
+    out = None
+    if result.output:
+        out = Path(result.output).resolve().relative_to(ctx.out).as_posix()
+    verdict = result.verdict.to_dict() if result.verdict is not None else None
+    return {"status": result.status, "output": out, "error": result.error,
+            "warnings": list(result.warnings), "faces": result.faces, "verdict": verdict,
+            "seconds": round(result.seconds, 2)}

@@ -1,0 +1,496 @@
+// unseen review UI. Drawing and editing boxes only: every decision (what is
+// detected, what is covered, how, and writing files) is made by the library
+// behind the /api routes. The access token travels in a header, never a cookie.
+"use strict";
+
+const TOKEN = document.querySelector('meta[name="unseen-token"]').content;
+// Keep the token out of the address bar, history and any screenshot of it.
+history.replaceState(null, "", "/" + location.hash);
+
+const app = document.getElementById("app");
+const where = document.getElementById("where");
+const busy = document.getElementById("busy");
+const SVGNS = "http://www.w3.org/2000/svg";
+let blobs = [];           // object URLs of the current view, revoked on leaving it
+let pending = 0;
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== null && v !== undefined && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+function setBusy(delta) {
+  pending += delta;
+  busy.hidden = pending <= 0;
+}
+
+async function api(method, url, body) {
+  setBusy(1);
+  try {
+    const opts = { method, headers: { "X-Unseen-Token": TOKEN } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    const r = await fetch(url, opts);
+    const text = await r.text();
+    let data = null;
+    try { data = JSON.parse(text); } catch (e) { data = { error: text }; }
+    if (!r.ok) throw new Error((data && data.error) || r.statusText);
+    return data;
+  } finally {
+    setBusy(-1);
+  }
+}
+
+async function imageURL(url) {
+  setBusy(1);
+  try {
+    const r = await fetch(url, { headers: { "X-Unseen-Token": TOKEN }, cache: "no-store" });
+    if (!r.ok) throw new Error(await r.text());
+    const u = URL.createObjectURL(await r.blob());
+    blobs.push(u);
+    return u;
+  } finally {
+    setBusy(-1);
+  }
+}
+
+function releaseBlobs() {
+  for (const u of blobs) URL.revokeObjectURL(u);
+  blobs = [];
+}
+
+function q(path) { return "path=" + encodeURIComponent(path); }
+
+function showError(e) {
+  const box = document.getElementById("errors");
+  const msg = e && e.message ? e.message : String(e);
+  if (box) box.textContent = msg; else alert(msg);
+}
+
+// routing -------------------------------------------------------------------
+
+let viewToken = 0;   // ignore late answers for a view the user has left
+window.addEventListener("hashchange", route);
+route();
+
+function route() {
+  releaseBlobs();
+  viewToken += 1;
+  const h = decodeURIComponent(location.hash.slice(1));
+  if (h.startsWith("photo/")) photoView(h.slice(6), viewToken).catch(showError);
+  else if (h.startsWith("video/")) videoView(h.slice(6), viewToken).catch(showError);
+  else galleryView(viewToken).catch(showError);
+}
+
+// gallery -------------------------------------------------------------------
+
+const STATE_LABEL = { "not processed": "not processed", safe: "safe", unsafe: "unsafe",
+                      failed: "failed", written: "written (not verified)" };
+
+async function galleryView(vt) {
+  where.textContent = "";
+  const data = await api("GET", "/api/files");
+  if (vt !== viewToken) return;
+  where.textContent = data.folder + "  →  " + data.output;
+  const grid = el("div", { class: "grid", id: "gallery" });
+  const thumbs = [];
+  for (const f of data.files) {
+    const img = el("img", { alt: "" });
+    const card = el("div", { class: "card", "data-path": f.path, "data-state": f.state,
+                             onclick: () => { location.hash = f.kind + "/" + encodeURIComponent(f.path); } },
+      el("div", { class: "thumb" }, img),
+      el("div", { class: "info" },
+        el("div", { class: "name" }, f.path),
+        el("span", { class: "badge " + f.state.replace(" ", "-") }, STATE_LABEL[f.state] || f.state),
+        f.reviewed ? el("span", { class: "badge reviewed" }, "reviewed") : null,
+        el("span", { class: "hint" }, f.kind + (f.faces !== null && f.faces !== undefined ? ` · ${f.faces} face(s)` : "")),
+        f.error ? el("div", { class: "error" }, f.error) : null));
+    grid.append(card);
+    if (f.kind === "photo" || f.kind === "video") thumbs.push([img, f.path]);
+  }
+  app.replaceChildren(
+    el("p", { class: "hint" }, `${data.files.length} file(s). Click one to review it. ` +
+       (data.verify === "off" ? "Verification is OFF." : `Verification: ${data.verify}.`)),
+    el("div", { id: "errors", class: "error" }), grid);
+  // Two at a time: the machine may be small.
+  const queue = thumbs.slice();
+  const worker = async () => {
+    while (queue.length && vt === viewToken) {
+      const [img, path] = queue.shift();
+      try { img.src = await imageURL("/api/thumb?" + q(path)); } catch (e) { img.alt = "no preview"; }
+    }
+  };
+  await Promise.all([worker(), worker()]);
+}
+
+// photo review ----------------------------------------------------------------
+
+function toolButtons(state, onChange) {
+  const tools = [["select", "Select / remove"], ["box", "Add box"], ["ellipse", "Add ellipse"]];
+  return tools.map(([t, label]) => el("button", {
+    "data-tool": t, "aria-pressed": String(state.tool === t),
+    onclick: (ev) => {
+      state.tool = t;
+      for (const b of ev.target.parentNode.querySelectorAll("button[data-tool]"))
+        b.setAttribute("aria-pressed", String(b.dataset.tool === t));
+      onChange();
+    } }, label));
+}
+
+function selectOf(name, options, value, onchange) {
+  return el("label", {}, name + " ",
+    el("select", { "data-name": name, onchange },
+      options.map((o) => el("option", { value: o, selected: o === value }, o))));
+}
+
+function svgPoint(svgEl, ev) {
+  const p = svgEl.createSVGPoint();
+  p.x = ev.clientX; p.y = ev.clientY;
+  return p.matrixTransform(svgEl.getScreenCTM().inverse());
+}
+
+function shapeEl(box, shape) {
+  const [x1, y1, x2, y2] = box;
+  if (shape === "ellipse")
+    return svg("ellipse", { cx: (x1 + x2) / 2, cy: (y1 + y2) / 2, rx: Math.max(1, (x2 - x1) / 2),
+                            ry: Math.max(1, (y2 - y1) / 2), "vector-effect": "non-scaling-stroke" });
+  return svg("rect", { x: x1, y: y1, width: Math.max(1, x2 - x1), height: Math.max(1, y2 - y1),
+                       "vector-effect": "non-scaling-stroke" });
+}
+
+// Drawing a new region on an SVG overlay; calls done([x1, y1, x2, y2]).
+function enableDrawing(svgEl, state, done) {
+  let start = null, draft = null;
+  svgEl.addEventListener("pointerdown", (ev) => {
+    if (state.tool === "select" || ev.button !== 0) return;
+    start = svgPoint(svgEl, ev);
+    svgEl.setPointerCapture(ev.pointerId);
+    ev.preventDefault();
+  });
+  svgEl.addEventListener("pointermove", (ev) => {
+    if (!start) return;
+    const p = svgPoint(svgEl, ev);
+    if (draft) draft.remove();
+    draft = shapeEl([Math.min(start.x, p.x), Math.min(start.y, p.y),
+                     Math.max(start.x, p.x), Math.max(start.y, p.y)], state.tool);
+    draft.setAttribute("class", "draft");
+    svgEl.append(draft);
+  });
+  svgEl.addEventListener("pointerup", (ev) => {
+    if (!start) return;
+    const p = svgPoint(svgEl, ev);
+    const box = [Math.min(start.x, p.x), Math.min(start.y, p.y),
+                 Math.max(start.x, p.x), Math.max(start.y, p.y)];
+    start = null;
+    if (draft) { draft.remove(); draft = null; }
+    if (box[2] - box[0] >= 3 && box[3] - box[1] >= 3) done(box);
+  });
+}
+
+function verdictPanel(exp) {
+  if (!exp) return el("div", { id: "verdict", class: "panel hint" },
+    "Not exported yet. Export writes the safe file and runs the checks.");
+  const v = exp.verdict;
+  const state = exp.status === "failed" ? "failed" : (v ? (v.verdict === "safe" ? "safe" : "unsafe") : exp.status);
+  const lines = [];
+  lines.push(el("div", {}, el("strong", {}, "Export: "), exp.status,
+    exp.output ? ` → ${exp.output}` : " (nothing delivered)"));
+  if (v) {
+    lines.push(el("div", {}, el("strong", {}, "Verification: "), v.verdict.toUpperCase(),
+      ` (${v.mode}; ${v.faces_reidentified} face(s) re-identified against the original` +
+      (v.min_distance !== null ? `, closest distance ${v.min_distance}` : "") + ")"));
+    for (const r of v.reasons || []) lines.push(el("div", { class: "error" }, "• " + r));
+    for (const r of v.repaired || []) lines.push(el("div", { class: "hint" }, "repaired: " + r));
+  } else if (exp.status !== "failed") {
+    lines.push(el("div", { class: "hint" }, "Verification is off: nothing checked this output for faces."));
+  }
+  if (exp.error) lines.push(el("div", { class: "error" }, exp.error));
+  for (const w of exp.warnings || []) lines.push(el("div", { class: "hint" }, "⚠ " + w));
+  return el("div", { id: "verdict", class: "panel " + state, "data-state": state }, lines);
+}
+
+async function photoView(path, vt) {
+  where.textContent = path;
+  app.replaceChildren(el("p", {}, "Finding faces…"));
+  let doc = await api("GET", "/api/photo?" + q(path));
+  if (vt !== viewToken) return;
+  const state = { tool: "select" };
+  const origURL = await imageURL("/api/photo/original?" + q(path));
+  if (vt !== viewToken) return;
+  const orig = el("img", { src: origURL, alt: "original", id: "original" });
+  const result = el("img", { alt: "result", id: "result" });
+  const overlay = svg("svg", { viewBox: `0 0 ${doc.width} ${doc.height}`, preserveAspectRatio: "none",
+                               id: "overlay" });
+  const count = el("span", { id: "count", class: "hint" });
+  const verdictBox = el("div", {}, verdictPanel(doc.last_export));
+
+  async function refreshPreview() {
+    const u = await imageURL("/api/photo/preview?" + q(path));
+    if (vt === viewToken) result.src = u;
+  }
+
+  async function save(change) {
+    const removed = doc.regions.filter((r) => r.source === "detected" && r.removed).map((r) => r.id);
+    const added = doc.regions.filter((r) => r.source === "added").map((r) => ({ box: r.box, shape: r.shape }));
+    const body = Object.assign({ removed, added, method: doc.method, shape: doc.shape }, change(removed, added));
+    doc = await api("PUT", "/api/photo?" + q(path), body);
+    draw();
+    await refreshPreview();
+  }
+
+  function draw() {
+    overlay.replaceChildren();
+    overlay.classList.toggle("drawing", state.tool !== "select");
+    for (const r of doc.regions) {
+      const shape = r.source === "added" ? r.shape : doc.shape;
+      const e = shapeEl(r.cover || r.box, shape);
+      e.setAttribute("class", "region " + r.source + (r.removed ? " removed" : ""));
+      e.setAttribute("data-id", r.id);
+      const t = svg("title", {});
+      t.textContent = r.source === "added" ? "added by you: click to delete"
+        : (r.removed ? "removed: click to cover it again" : `detected (score ${r.score}): click to leave it uncovered`);
+      e.append(t);
+      e.addEventListener("click", (ev) => {
+        if (state.tool !== "select") return;
+        ev.stopPropagation();
+        save((removed, added) => {
+          if (r.source === "detected") {
+            const s = new Set(removed);
+            if (s.has(r.id)) s.delete(r.id); else s.add(r.id);
+            return { removed: [...s] };
+          }
+          const i = Number(r.id.slice(1));
+          return { added: added.filter((_, j) => j !== i) };
+        }).catch(showError);
+      });
+      overlay.append(e);
+    }
+    const removedN = doc.regions.filter((r) => r.removed).length;
+    count.textContent = `${doc.faces} region(s) covered` + (removedN ? `, ${removedN} left uncovered by you` : "");
+  }
+
+  enableDrawing(overlay, state, (box) => {
+    save((removed, added) => ({ added: added.concat([{ box, shape: state.tool }]) })).catch(showError);
+  });
+
+  const exportBtn = el("button", { class: "primary", id: "export", onclick: async () => {
+    exportBtn.disabled = true;
+    try {
+      const exp = await api("POST", "/api/photo/export?" + q(path));
+      verdictBox.replaceChildren(verdictPanel(exp));
+    } catch (e) { showError(e); } finally { exportBtn.disabled = false; }
+  } }, "Export safe file");
+
+  app.replaceChildren(
+    el("div", { class: "toolbar" },
+      el("button", { onclick: () => { location.hash = ""; } }, "← Gallery"),
+      toolButtons(state, draw),
+      selectOf("method", ["fill", "blur", "pixelate"], doc.method,
+        (ev) => save(() => ({ method: ev.target.value })).catch(showError)),
+      selectOf("cover", ["ellipse", "box"], doc.shape,
+        (ev) => save(() => ({ shape: ev.target.value })).catch(showError)),
+      el("button", { class: "danger", onclick: async () => {
+        if (!confirm("Forget your edits and detect faces again?")) return;
+        doc = await api("DELETE", "/api/photo?" + q(path));
+        draw(); await refreshPreview();
+      } }, "Reset"),
+      exportBtn, count),
+    el("p", { class: "hint" },
+      "Red: detected and covered (click to leave uncovered, e.g. a false positive). " +
+      "Blue: added by you (click to delete). Choose Add box / Add ellipse and drag to cover something missed."),
+    el("div", { id: "errors", class: "error" }),
+    el("div", { class: "panes" },
+      el("div", { class: "pane" }, el("h3", {}, "Original: regions to cover"),
+        el("div", { class: "stage" }, orig, overlay)),
+      el("div", { class: "pane" }, el("h3", {}, "Result (what will be written)"),
+        el("div", { class: "stage" }, result))),
+    verdictBox);
+  draw();
+  await refreshPreview();
+}
+
+// video review ----------------------------------------------------------------
+
+async function videoView(path, vt) {
+  where.textContent = path;
+  app.replaceChildren(el("p", {}, "Loading…"));
+  let doc = await api("GET", "/api/video?" + q(path));
+  if (vt !== viewToken) return;
+  if (doc.status !== "ready") {
+    if (doc.status === "new" || doc.status === "failed") {
+      await api("POST", "/api/video/analyze?" + q(path));
+    }
+    // Pass 1 runs on the server; poll until it is done.
+    while (vt === viewToken) {
+      doc = await api("GET", "/api/video?" + q(path));
+      if (doc.status === "ready") break;
+      if (doc.status === "failed") { app.replaceChildren(el("p", { class: "error" }, doc.error)); return; }
+      const p = doc.progress || { frame: 0, total: 0 };
+      app.replaceChildren(el("p", {}, `Finding and tracking faces: frame ${p.frame}` + (p.total ? ` of ${p.total}` : "") + "…"));
+      await new Promise((r) => setTimeout(r, 700));
+    }
+    if (vt !== viewToken) return;
+  }
+  const state = { tool: "select", frame: 0, selected: null };
+  const frameImg = el("img", { alt: "frame", id: "frame" });
+  const resultImg = el("img", { alt: "result", id: "vresult" });
+  const overlay = svg("svg", { viewBox: `0 0 ${doc.width} ${doc.height}`, preserveAspectRatio: "none", id: "voverlay" });
+  const slider = el("input", { type: "range", min: 0, max: Math.max(0, doc.frames - 1), value: 0, id: "scrub" });
+  const label = el("span", { class: "hint", id: "framelabel" });
+  const timeline = el("div", { class: "timeline", id: "timeline" });
+  const exportBox = el("div", { class: "panel hint", id: "vexport" }, "Not exported yet.");
+  let loadSeq = 0;
+
+  async function showFrame(i) {
+    state.frame = Math.max(0, Math.min(doc.frames - 1, i));
+    slider.value = state.frame;
+    label.textContent = `frame ${state.frame + 1} / ${doc.frames}` + (doc.fps ? ` · ${(state.frame / doc.fps).toFixed(2)} s` : "");
+    const seq = ++loadSeq;
+    const regions = await api("GET", `/api/video/regions?${q(path)}&index=${state.frame}`);
+    if (seq !== loadSeq || vt !== viewToken) return;
+    drawRegions(regions);
+    drawTimeline();
+    const [a, b] = await Promise.all([
+      imageURL(`/api/video/frame?${q(path)}&index=${state.frame}`),
+      imageURL(`/api/video/frame?${q(path)}&index=${state.frame}&redacted=1`)]);
+    if (seq !== loadSeq || vt !== viewToken) return;
+    for (const u of blobs.splice(0, Math.max(0, blobs.length - 2))) URL.revokeObjectURL(u);
+    frameImg.src = a; resultImg.src = b;
+  }
+
+  function drawRegions(regions) {
+    overlay.replaceChildren();
+    overlay.classList.toggle("drawing", state.tool !== "select");
+    for (const r of regions) {
+      const e = shapeEl(r.box, r.shape || doc.shape);
+      e.setAttribute("class", "region " + (r.source === "added" ? "added" : "detected"));
+      e.setAttribute("data-track", r.track);
+      const t = svg("title", {});
+      t.textContent = r.source === "added" ? `your track ${r.track}: click to select it`
+        : `track ${r.track}: click to delete the whole track`;
+      e.append(t);
+      e.addEventListener("click", (ev) => {
+        if (state.tool !== "select") return;
+        ev.stopPropagation();
+        if (r.source === "added") { state.selected = r.track; drawTimeline(); return; }
+        saveEdits({ deleted: doc.deleted.concat([r.track]) }).catch(showError);
+      });
+      overlay.append(e);
+    }
+  }
+
+  function drawTimeline() {
+    timeline.replaceChildren();
+    const n = Math.max(1, doc.frames);
+    const pct = (f) => (100 * f / n) + "%";
+    const row = (labelText, cls, segs, buttons, onclick) => {
+      const bar = el("div", { class: "bar" });
+      for (const [a, b, c] of segs) {
+        const s = el("div", { class: "seg " + (c || "") });
+        s.style.left = pct(a); s.style.width = pct(Math.max(1, b - a + 1));
+        bar.append(s);
+      }
+      const cur = el("div", { class: "cursor" }); cur.style.left = pct(state.frame);
+      bar.append(cur);
+      bar.addEventListener("click", onclick);
+      return el("div", { class: "trackrow " + cls }, el("span", { class: "label" }, labelText), bar, buttons);
+    };
+    for (const t of doc.tracks) {
+      const deleted = doc.deleted.includes(t.id);
+      const segs = t.segments.map(([a, b, low]) => [a, b, low ? "low" : ""]);
+      timeline.append(row(`face ${t.id}` + (deleted ? " (deleted)" : ""), deleted ? "deleted" : "", segs,
+        el("button", { "data-track": t.id, onclick: () => saveEdits({
+          deleted: deleted ? doc.deleted.filter((x) => x !== t.id) : doc.deleted.concat([t.id]) }).catch(showError) },
+          deleted ? "Restore" : "Delete"),
+        () => showFrame(t.first)));
+    }
+    doc.added.forEach((a, i) => {
+      const ks = a.keyframes.map((k) => k[0]);
+      const segs = [[Math.min(...ks), Math.max(...ks), "added"]];
+      const sel = state.selected === a.id;
+      timeline.append(row(`yours ${a.id}` + (sel ? " ◀" : ""), "", segs,
+        el("button", { onclick: () => saveEdits({ added: doc.added.filter((_, j) => j !== i) }).catch(showError) }, "Delete"),
+        () => { state.selected = a.id; showFrame(Math.min(...ks)); }));
+    });
+  }
+
+  async function saveEdits(change) {
+    const body = Object.assign({ deleted: doc.deleted, added: doc.added }, change);
+    doc = await api("PUT", "/api/video?" + q(path), body);
+    await showFrame(state.frame);
+  }
+
+  enableDrawing(overlay, state, (box) => {
+    const kf = [state.frame, ...box];
+    let added = doc.added.map((a) => ({ id: a.id, shape: a.shape, keyframes: a.keyframes }));
+    const target = added.find((a) => a.id === state.selected);
+    if (target) {
+      target.keyframes = target.keyframes.filter((k) => k[0] !== state.frame).concat([kf]);
+    } else {
+      added = added.concat([{ shape: state.tool, keyframes: [kf] }]);
+    }
+    saveEdits({ added }).then(() => {
+      if (!target && doc.added.length) state.selected = doc.added[doc.added.length - 1].id;
+      drawTimeline();
+    }).catch(showError);
+  });
+
+  slider.addEventListener("input", () => showFrame(Number(slider.value)).catch(showError));
+  const exportBtn = el("button", { class: "primary", id: "vexportbtn", onclick: async () => {
+    exportBtn.disabled = true;
+    try {
+      await api("POST", "/api/video/export?" + q(path));
+      while (vt === viewToken) {
+        const d = await api("GET", "/api/video?" + q(path));
+        const e = d.export;
+        if (e && e.status !== "running") {
+          exportBox.className = "panel " + (e.status === "written" ? "safe" : "failed");
+          exportBox.replaceChildren(el("div", {}, `Export: ${e.status}` + (e.output ? ` → ${e.output}` : "")),
+            e.error ? el("div", { class: "error" }, e.error) : null,
+            (e.warnings || []).map((w) => el("div", { class: "hint" }, "⚠ " + w)));
+          break;
+        }
+        const p = (e && e.progress) || { frame: 0, total: 0 };
+        exportBox.textContent = `Writing: frame ${p.frame}` + (p.total ? ` of ${p.total}` : "") + "…";
+        await new Promise((r) => setTimeout(r, 700));
+      }
+    } catch (e) { showError(e); } finally { exportBtn.disabled = false; }
+  } }, "Export safe video");
+
+  app.replaceChildren(
+    el("div", { class: "toolbar" },
+      el("button", { onclick: () => { location.hash = ""; } }, "← Gallery"),
+      toolButtons(state, () => { state.selected = state.tool === "select" ? state.selected : state.selected; drawTimeline(); overlay.classList.toggle("drawing", state.tool !== "select"); }),
+      el("button", { onclick: () => { state.selected = null; drawTimeline(); } }, "New track"),
+      el("button", { onclick: () => showFrame(state.frame - 1) }, "◀ frame"),
+      el("button", { onclick: () => showFrame(state.frame + 1) }, "frame ▶"),
+      exportBtn, label),
+    el("p", { class: "hint" },
+      "Red: a tracked face (click it, or Delete in the timeline, to leave it uncovered). " +
+      "Add box / Add ellipse: drag on the frame to cover something; keep the same track selected and draw " +
+      "on other frames to set keyframes: the box is carried along between them."),
+    el("div", { id: "errors", class: "error" }),
+    el("div", { class: "panes" },
+      el("div", { class: "pane" }, el("h3", {}, "Original frame: regions to cover"),
+        el("div", { class: "stage" }, frameImg, overlay)),
+      el("div", { class: "pane" }, el("h3", {}, "Result"), el("div", { class: "stage" }, resultImg))),
+    slider, timeline, exportBox);
+  await showFrame(0);
+}
