@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -142,6 +143,9 @@ def anonymize_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # Pillow warns about damaged EXIF and similar on stderr; the per-file
+    # result already says what matters, in one line.
+    warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         if args and args[0] in SUBCOMMANDS:
