@@ -229,3 +229,97 @@ def test_server_binds_loopback_only() -> None:
         assert host == "127.0.0.1" and port > 0
     finally:
         sock.close()
+
+
+# video -----------------------------------------------------------------------------
+
+
+def _trimmed_clip(src: Path, dest: Path, frames: int) -> Path:
+    """The first ``frames`` frames of a real clip, re-encoded (no audio)."""
+    import av
+
+    from unseen.media.video import read_frames
+
+    with av.open(str(dest), "w") as c:
+        v = c.add_stream("libx264", rate=30)
+        for i, vf in enumerate(read_frames(src, limit=frames)):
+            img = vf.rgb()
+            if i == 0:
+                v.width, v.height, v.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    return dest
+
+
+def _wait(client: TestClient, path: str, done: Any, seconds: float = 240) -> dict[str, Any]:
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        state: dict[str, Any] = client.get("/api/video", params={"path": path}).json()
+        if done(state):
+            return state
+        time.sleep(0.3)
+    raise AssertionError(f"timed out: {state}")
+
+
+def test_video_tracks_delete_add_export(
+    tmp_path: Path, shared_data: Path, engine: Any,
+) -> None:
+    from unseen.media.video import read_frames
+
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    _trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", folder / "clip.mp4", 24)
+    app = create_app(folder, out, Settings(verify="off"), TOKEN, engine_factory=lambda: engine)
+    client = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
+    p = {"path": "clip.mp4"}
+    files = client.get("/api/files").json()["files"]
+    assert [(f["path"], f["kind"], f["state"]) for f in files] == [
+        ("clip.mp4", "video", "not processed")]
+    assert client.get("/api/video", params=p).json()["status"] == "new"
+    assert client.post("/api/video/analyze", params=p).status_code == 200
+    state = _wait(client, "clip.mp4", lambda s: s["status"] in ("ready", "failed"))
+    assert state["status"] == "ready", state
+    assert state["frames"] == 24 and state["tracks"], state
+    track = state["tracks"][0]
+    assert track["segments"]
+    f0 = track["first"]
+    regions = client.get("/api/video/regions", params={**p, "index": f0}).json()
+    assert any(r["track"] == track["id"] and r["source"] == "detected" for r in regions)
+    frame = client.get("/api/video/frame", params={**p, "index": f0, "redacted": 1})
+    assert frame.status_code == 200 and frame.headers["cache-control"] == "no-store"
+    face = next(r["box"] for r in regions if r["track"] == track["id"])
+
+    # Delete every track; add one region with keyframes at frames 4 and 16.
+    body = {"deleted": [t["id"] for t in state["tracks"]],
+            "added": [{"shape": "box", "keyframes": [[4, 260, 0, 340, 80], [16, 380, 0, 460, 80]]}]}
+    edited = client.put("/api/video", params=p, json=body)
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["added"][0]["id"] == "a0"
+    mid = client.get("/api/video/regions", params={**p, "index": 10}).json()
+    assert [(r["source"], [round(v) for v in r["box"]]) for r in mid] == [
+        ("added", [320, 0, 400, 80])]
+    assert client.get("/api/video/regions", params={**p, "index": 2}).json() == []
+    bad = client.put("/api/video", params=p, json={"deleted": [], "added": [
+        {"keyframes": [[999, 1, 1, 50, 50]]}]})
+    assert bad.status_code == 400
+
+    client.post("/api/video/export", params=p)
+    state = _wait(client, "clip.mp4", lambda s: s["export"] and s["export"]["status"] != "running")
+    assert state["export"]["status"] == "written", state["export"]
+    written = [vf.rgb().astype(int) for vf in read_frames(out / "clip.mp4")]
+    original = [vf.rgb().astype(int) for vf in read_frames(folder / "clip.mp4")]
+    assert len(written) == 24
+    # Frame 10: the added box, interpolated, is covered; the deleted face is not.
+    assert written[10][10:70, 330:390].mean() < 10
+    assert original[10][10:70, 330:390].mean() > 20
+    x1, y1, x2, y2 = (int(v) for v in face)
+    cy, cx = (y1 + y2) // 2, (x1 + x2) // 2
+    patch = np.s_[cy - 4: cy + 4, cx - 4: cx + 4]
+    assert np.abs(written[f0][patch] - original[f0][patch]).mean() < 12
+    assert np.abs(written[2] - original[2]).mean() < 4  # nothing covered there
+    files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
+    assert files["clip.mp4"]["state"] == "written"

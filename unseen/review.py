@@ -118,7 +118,7 @@ class PhotoReview:
             raise ReviewError(f"no detected region {sorted(unknown)[0]!r}")
         regions = [replace(r, removed=r.id in removed) for r in detected.values()]
         for i, a in enumerate(added):
-            box = _clean_box(a.get("box"), self.width, self.height)
+            box = clean_box(a.get("box"), self.width, self.height)
             a_shape = a.get("shape", "box")
             if a_shape not in SHAPES:
                 raise ReviewError(f"unknown shape {a_shape!r}")
@@ -172,7 +172,7 @@ class PhotoReview:
                    d.get("last_export"))
 
 
-def _clean_box(raw: object, width: int, height: int) -> tuple[float, float, float, float]:
+def clean_box(raw: object, width: int, height: int) -> tuple[float, float, float, float]:
     if not isinstance(raw, list | tuple) or len(raw) != 4:
         raise ReviewError("a region needs a box [x1, y1, x2, y2]")
     try:
