@@ -323,3 +323,25 @@ def test_video_tracks_delete_add_export(
     assert np.abs(written[2] - original[2]).mean() < 4  # nothing covered there
     files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
     assert files["clip.mp4"]["state"] == "written"
+
+
+def test_export_shows_the_adversarys_verdict(
+    tmp_path: Path, shared_data: Path, engine: Any,
+) -> None:
+    from unseen.verify import check_files
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copyfile(shared_data / FACES, folder / "group.jpg")
+    app = create_app(folder, tmp_path / "out", Settings(verify="fast"), TOKEN,
+                     engine_factory=lambda: engine)
+    client = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
+    client.get("/api/photo", params={"path": "group.jpg"})
+    exp = client.post("/api/photo/export", params={"path": "group.jpg"}).json()
+    assert exp["verdict"] is not None, exp
+    assert exp["verdict"]["verdict"] == "safe" and exp["status"] == "written", exp
+    # The same as `unseen check` says about the written file.
+    again = check_files(engine.adversary, tmp_path / "out" / "group.jpg", folder / "group.jpg")
+    assert again.safe
+    files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
+    assert files["group.jpg"]["state"] == "safe"
