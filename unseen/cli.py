@@ -136,6 +136,15 @@ def anonymize_parser() -> Parser:
     video.add_argument("--partial", action="store_true",
                        help="on a damaged video, write the frames before the damage to "
                        "NAME.PARTIAL.mp4 instead of nothing")
+    cover = p.add_argument_group("wider cover")
+    cover.add_argument("--cover", choices=("face", "head", "body"), default=Settings.cover,
+                       help="cover the face, the whole head (hair) or the whole body "
+                       f"(clothes) of every person (default {Settings.cover})")
+    cover.add_argument("--crowd", action=argparse.BooleanOptionalAction, default=None,
+                       help="cover bands through crowds of small faces (default: on for "
+                       "photos with many small faces)")
+    cover.add_argument("--plates", action="store_true",
+                       help="also cover licence plates (best effort; see the README)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"unseen {__version__}")
     return p
@@ -172,6 +181,7 @@ def run_anonymize(argv: list[str]) -> int:
         settings = Settings(
             redact=a.redact, mask_scale=a.mask_scale, shape=a.shape, threshold=a.thresh,
             verify="off" if a.no_verify else a.verify, allow_unsafe=a.allow_unsafe,
+            cover=a.cover, crowd=a.crowd, plates=a.plates,
         )
     except ValueError as exc:
         raise UsageError(f"unseen: {exc}") from exc
@@ -272,7 +282,9 @@ def print_summary(
     rows += [r for r in results if r.status == "written"][: max(0, SUMMARY_ROWS - len(rows))]
     for r in rows:
         if r.status == "written":
-            table.add_row(r.input, str(r.faces), f"-> {r.output}")
+            wider = ", ".join(f"{n} {k}" for k, n in r.covered.items() if k != "face")
+            out = f"-> {r.output}" + (f" ({wider})" if wider else "")
+            table.add_row(r.input, str(r.faces), out)
         else:
             label = "FAILED" if r.status == "failed" else "UNSAFE"
             table.add_row(r.input, str(r.faces), f"[red]{label}[/red]: {_escape(r.error or '')}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from unseen.cover import cover_regions
 from unseen.detect.models import build_detector
 from unseen.detect.multiscale import MultiScaleDetector
 from unseen.detections import Detections
@@ -25,9 +26,16 @@ from unseen.report import FileResult
 from unseen.settings import Settings
 
 if TYPE_CHECKING:
+    from unseen.detect.person import PersonSegmenter
     from unseen.verify import Adversary
     from unseen.video import ProgressCallback as VideoProgressCallback
     from unseen.video import VideoRedactor
+
+
+BODY_WITHOUT_SEGMENTER = (
+    "bodies were covered below detected faces only: install the person model "
+    "(pip install --no-deps mediapipe==0.10.21) to cover people whose face is not seen"
+)
 
 
 class Anonymizer:
@@ -41,6 +49,8 @@ class Anonymizer:
         )
         self._adversary: Adversary | None = None
         self._video_redactor: VideoRedactor | None = None
+        self._person_segmenter: PersonSegmenter | None = None
+        self._person_segmenter_missing = False
 
     @property
     def adversary(self) -> Adversary:
@@ -63,10 +73,37 @@ class Anonymizer:
             detections, s.redact, s.mask_scale, s.shape, s.fill_color
         )
 
+    def cover(self, pixels: NDArray[np.uint8], faces: Detections) -> Detections:
+        """Every region to redact: the faces plus heads, bodies, crowds and
+        plates as the settings ask (unseen.cover)."""
+        s = self.settings
+        h, w = pixels.shape[:2]
+        extra = []
+        if s.cover == "body" and self.person_segmenter is not None:
+            extra.append(self.person_segmenter.detect(pixels))
+        if s.plates:
+            from unseen.detect.plates import PlateDetector
+
+            extra.append(PlateDetector().detect(pixels))
+        return cover_regions(faces, w, h, s, extra)
+
+    @property
+    def person_segmenter(self) -> PersonSegmenter | None:
+        """The silhouette model for ``--cover body``, loaded on first use; None
+        when its wheel is not installed (bodies then come from faces only)."""
+        if self._person_segmenter is None and not self._person_segmenter_missing:
+            from unseen.detect import person
+
+            if person.available():
+                self._person_segmenter = person.PersonSegmenter(self.settings.threads)
+            else:
+                self._person_segmenter_missing = True
+        return self._person_segmenter
+
     def redact_pixels(self, pixels: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], Detections]:
-        """Return (redacted copy, detections) for an upright RGB image."""
+        """Return (redacted copy, covered regions) for an upright RGB image."""
         _check_pixels(pixels)
-        dets = self.detect(pixels)
+        dets = self.cover(pixels, self.detect(pixels))
         return apply_plan(pixels, self.plan(dets)), dets
 
     def redact_photo(self, photo: Photo) -> tuple[Photo, Detections]:
@@ -128,6 +165,8 @@ class Anonymizer:
         result.detections = dets
         if self.settings.redact != "fill":
             result.warnings.append(WEAK_METHOD_WARNING.format(method=self.settings.redact))
+        if self.settings.cover == "body" and self.person_segmenter is None:
+            result.warnings.append(BODY_WITHOUT_SEGMENTER)
         try:
             write_photo(safe, dest, self.settings.jpeg_quality)
         except OSError as exc:

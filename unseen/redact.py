@@ -25,6 +25,9 @@ PIXEL_BLOCKS_ACROSS = 5
 NOISE_SIGMA = 12.0
 MIN_REGION_SIDE = 4.0
 
+AREA_KINDS = frozenset({"body", "crowd", "plate"})
+"""Detection kinds that are whole areas, covered as boxes without a margin."""
+
 WEAK_METHOD_WARNING = (
     "{method} is weaker than fill: strong blur and pixelation resist face "
     "recognition in our tests, but nothing guarantees it against every model; "
@@ -69,7 +72,13 @@ class RedactionPlan:
         fill_color: tuple[int, int, int] = (0, 0, 0),
     ) -> RedactionPlan:
         regions = []
-        for x1, y1, x2, y2 in detections.boxes.tolist():
+        for (x1, y1, x2, y2), kind in zip(
+            detections.boxes.tolist(), detections.kinds.tolist(), strict=True
+        ):
+            if kind in AREA_KINDS:
+                # Already the area to cover (unseen.cover): no margin, box shape.
+                regions.append(Region(x1, y1, x2, y2, "box"))
+                continue
             cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
             w = max((x2 - x1) * mask_scale, MIN_REGION_SIDE)
             h = max((y2 - y1) * mask_scale, MIN_REGION_SIDE)

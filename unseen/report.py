@@ -51,7 +51,15 @@ class FileResult:
 
     @property
     def faces(self) -> int:
-        return len(self.detections)
+        """Face regions (wider cover adds head, body, crowd and plate regions)."""
+        return int((self.detections.kinds == "face").sum())
+
+    @property
+    def covered(self) -> dict[str, int]:
+        """How many regions of each kind were covered."""
+        from unseen.cover import count_kinds
+
+        return count_kinds(self.detections)
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -60,6 +68,7 @@ class FileResult:
             "kind": self.kind,
             "status": self.status,
             "faces": self.faces,
+            "covered": self.covered,
             "width": self.width,
             "height": self.height,
             "seconds": round(self.seconds, 3),

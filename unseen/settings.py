@@ -8,6 +8,7 @@ from typing import Literal
 RedactMethod = Literal["fill", "blur", "pixelate"]
 RegionShape = Literal["ellipse", "box"]
 VerifyMode = Literal["off", "fast", "full"]
+CoverMode = Literal["face", "head", "body"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,18 @@ class Settings:
 
     tile_size: int = 4096
     """Passes larger than this on a side run as overlapping tiles."""
+
+    # wider cover (unseen.cover) -------------------------------------------
+    cover: CoverMode = "face"
+    """How much of each person to cover: the ``face``, the whole ``head``
+    (hair, ears) or the whole ``body`` (clothes, bags, shoes)."""
+
+    crowd: bool | None = None
+    """Cover bands through crowds of small faces, including faces the detector
+    missed between found ones. None: on for photos with many small faces."""
+
+    plates: bool = False
+    """Also cover licence plates (a classical detector; see the README)."""
 
     fill_color: tuple[int, int, int] = (0, 0, 0)
     jpeg_quality: int = 95
@@ -94,6 +107,8 @@ class Settings:
             raise ValueError("mask scale must be between 1.0 and 4.0")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
+        if self.cover not in ("face", "head", "body"):
+            raise ValueError(f"unknown cover mode {self.cover!r}")
         if self.verify not in ("off", "fast", "full"):
             raise ValueError(f"unknown verification mode {self.verify!r}")
 

@@ -1,0 +1,170 @@
+"""How much of a person to cover: face, whole head, whole body, and crowds.
+
+Turns detected faces (plus optional person and plate detections) into the
+regions to redact, as `Detections` with kinds ``face``, ``head``, ``body``,
+``crowd`` and ``plate``; `RedactionPlan` then covers every kind.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from unseen.detections import Detections
+from unseen.settings import Settings
+
+# Head geometry, in face-box widths / heights: hair above and beside the face,
+# ears at the sides, the chin and neck below. Measured on WIDER boxes, whose
+# face boxes stop at the hairline and the chin.
+HEAD_SIDE = 0.3
+HEAD_TOP = 0.55
+HEAD_BOTTOM = 0.15
+
+# Body geometry: shoulders are about three face widths across and a standing
+# person is about seven to eight face heights tall.
+BODY_HALF_WIDTH = 1.75
+BODY_BELOW = 7.0
+
+# Crowds: faces shorter than this (pixels) are "small"; crowd cover turns on
+# automatically when a photo has at least CROWD_AUTO_MIN_FACES of them.
+CROWD_FACE_PX = 16.0
+CROWD_AUTO_MIN_FACES = 12
+CROWD_MIN_GROUP = 3
+"""A crowd region needs at least this many small faces linked together."""
+CROWD_LINK = 3.5
+"""Two small faces are neighbours when their centres are at most this many
+face heights apart; the band between neighbours is covered."""
+CROWD_BAND = 1.0
+"""Thickness of the covered band between neighbours, in face heights: the
+faces' row is covered, the bodies and banners below stay visible."""
+CROWD_MAX_SIZE_RATIO = 2.0
+
+COVER_KINDS = ("face", "head", "body", "crowd", "plate")
+
+
+def head_boxes(faces: Detections) -> Detections:
+    """Whole heads (hair, ears) around face boxes."""
+    b = faces.boxes
+    w, h = faces.widths, faces.heights
+    heads = np.stack(
+        [b[:, 0] - HEAD_SIDE * w, b[:, 1] - HEAD_TOP * h,
+         b[:, 2] + HEAD_SIDE * w, b[:, 3] + HEAD_BOTTOM * h], axis=1,
+    )
+    return Detections(heads, faces.scores, np.full(len(faces), "head"))
+
+
+def body_boxes(faces: Detections) -> Detections:
+    """The box of a standing or sitting person below each face, head included."""
+    b = faces.boxes
+    w, h = faces.widths, faces.heights
+    cx = (b[:, 0] + b[:, 2]) / 2
+    bodies = np.stack(
+        [cx - BODY_HALF_WIDTH * w, b[:, 1] - HEAD_TOP * h,
+         cx + BODY_HALF_WIDTH * w, b[:, 3] + BODY_BELOW * h], axis=1,
+    )
+    return Detections(bodies, faces.scores, np.full(len(faces), "body"))
+
+
+def crowd_is_dense(faces: Detections) -> bool:
+    """The automatic rule: many small faces make a crowd photo."""
+    return int((faces.heights < CROWD_FACE_PX).sum()) >= CROWD_AUTO_MIN_FACES
+
+
+def crowd_mask(faces: Detections, width: int, height: int) -> NDArray[np.uint8]:
+    """Bands joining neighbouring small faces, so that the faces the detector
+    missed between found ones are covered too; isolated faces add nothing."""
+    mask = np.zeros((height, width), np.uint8)
+    small = faces.filter(faces.heights < CROWD_FACE_PX)
+    n = len(small)
+    if n < CROWD_MIN_GROUP:
+        return mask
+    c = (small.boxes[:, :2] + small.boxes[:, 2:]) / 2
+    hs = np.maximum(small.heights, 2.0)
+    d = np.linalg.norm(c[:, None] - c[None], axis=2)
+    big = np.maximum(hs[:, None], hs[None])
+    similar = big / np.minimum(hs[:, None], hs[None]) <= CROWD_MAX_SIZE_RATIO
+    near = (d <= CROWD_LINK * big) & similar
+    np.fill_diagonal(near, False)
+    # Only groups of CROWD_MIN_GROUP or more linked faces count as a crowd.
+    _, labels = _components(near)
+    sizes = np.bincount(labels, minlength=n)
+    in_crowd = sizes[labels] >= CROWD_MIN_GROUP
+    f = 4  # fixed-point bits for sub-pixel drawing
+    for i, j in zip(*np.nonzero(np.triu(near)), strict=True):
+        if not (in_crowd[i] and in_crowd[j]):
+            continue
+        thick = int(np.ceil(CROWD_BAND * float(min(hs[i], hs[j]))))
+        p1 = (round(float(c[i, 0]) * (1 << f)), round(float(c[i, 1]) * (1 << f)))
+        p2 = (round(float(c[j, 0]) * (1 << f)), round(float(c[j, 1]) * (1 << f)))
+        cv2.line(mask, p1, p2, 1, thickness=max(1, thick), lineType=cv2.LINE_8, shift=f)
+    return mask
+
+
+def _components(adjacency: NDArray[np.bool_]) -> tuple[int, NDArray[np.intp]]:
+    n = len(adjacency)
+    labels = np.full(n, -1, np.intp)
+    count = 0
+    for start in range(n):
+        if labels[start] >= 0:
+            continue
+        stack = [start]
+        labels[start] = count
+        while stack:
+            i = stack.pop()
+            for j in np.flatnonzero(adjacency[i] & (labels < 0)):
+                labels[j] = count
+                stack.append(int(j))
+        count += 1
+    return count, labels
+
+
+def mask_to_boxes(mask: NDArray[np.uint8], kind: str, cell: int = 4) -> Detections:
+    """Cover a mask with box runs on a grid of ``cell`` pixels (never smaller)."""
+    h, w = mask.shape
+    if not mask.any():
+        return Detections.empty()
+    gh, gw = -(-h // cell), -(-w // cell)
+    padded = np.zeros((gh * cell, gw * cell), np.uint8)
+    padded[:h, :w] = mask
+    grid = padded.reshape(gh, cell, gw, cell).max(axis=(1, 3)) > 0
+    boxes = []
+    for r in range(gh):
+        row = np.concatenate([[False], grid[r], [False]])
+        edges = np.flatnonzero(row[1:] != row[:-1])
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            boxes.append((a * cell, r * cell, min(w, b * cell), min(h, (r + 1) * cell)))
+    return Detections.from_boxes(boxes, kind)
+
+
+def cover_regions(
+    faces: Detections,
+    width: int,
+    height: int,
+    settings: Settings,
+    extra: Sequence[Detections] = (),
+) -> Detections:
+    """Everything to redact in one image: the faces, plus heads, bodies,
+    crowd bands and other detectors' regions (persons, plates) as the
+    settings ask. Regions are clipped to the image."""
+    parts = [faces]
+    if settings.cover in ("head", "body"):
+        parts.append(head_boxes(faces))
+    if settings.cover == "body":
+        parts.append(body_boxes(faces))
+    crowd = settings.crowd if settings.crowd is not None else crowd_is_dense(faces)
+    if crowd:
+        parts.append(mask_to_boxes(crowd_mask(faces, width, height), "crowd"))
+    parts.extend(extra)
+    return Detections.concat(parts).clipped(width, height)
+
+
+def count_kinds(regions: Detections) -> dict[str, int]:
+    """How many regions of each kind, for reports."""
+    counts = Counter(str(k) for k in regions.kinds.tolist())
+    return {k: counts[k] for k in COVER_KINDS if counts[k]} | {
+        k: v for k, v in counts.items() if k not in COVER_KINDS
+    }
