@@ -345,3 +345,55 @@ def test_export_shows_the_adversarys_verdict(
     assert again.safe
     files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
     assert files["group.jpg"]["state"] == "safe"
+
+
+def test_headless_chromium_draws_the_review(
+    tmp_path: Path, shared_data: Path, engine: Any,
+) -> None:
+    """The real server and Debian's chromium: the page shows the regions and the result.
+    Screenshots go to pytest's temporary folder only."""
+    import subprocess
+    import threading
+    import time
+
+    import uvicorn
+
+    from unseen.web.server import bind_loopback
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copyfile(shared_data / FACES, folder / "group.jpg")
+    app = create_app(folder, tmp_path / "out", Settings(verify="off"), TOKEN,
+                     engine_factory=lambda: engine)
+    warm = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
+    assert warm.get("/api/photo", params={"path": "group.jpg"}).status_code == 200
+    sock = bind_loopback()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}/?token={TOKEN}#photo/group.jpg"
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+                 "--window-size=1400,900", "--virtual-time-budget=8000"]
+        dom = subprocess.run([chromium, *flags, "--dump-dom", url], capture_output=True,
+                             text=True, timeout=90).stdout
+        assert 'class="region detected"' in dom, dom[:2000]
+        assert 'id="result" src="blob:' in dom
+        shot = tmp_path / "review.png"
+        subprocess.run([chromium, *flags, f"--screenshot={shot}", url], capture_output=True,
+                       timeout=90, check=False)
+        assert shot.is_file() and shot.stat().st_size > 10_000
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
