@@ -14,7 +14,9 @@ if ! command -v exiftool >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1
   fi
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/pip install -q -e '.[test,ray,web]'
+.venv/bin/pip install -q -e '.[test,ray,web,cover]'
+# Only the person-segmentation model file is used from this wheel (unseen/detect/person.py).
+.venv/bin/pip install -q --no-deps 'mediapipe==0.10.21'
 .venv/bin/python -m pytest -q "$@"
 .venv/bin/ruff check unseen tests bench scripts
 .venv/bin/mypy unseen

@@ -73,7 +73,10 @@ def test_recall_by_face_height(faces_run) -> None:  # type: ignore[no-untyped-de
 def test_area_changed_is_bounded(faces_run) -> None:  # type: ignore[no-untyped-def]
     _, area_ratio = faces_run
     print("area changed / ground-truth face area", area_ratio)
-    assert area_ratio <= 3.3
+    # 3.05x with faces only; crowd bands (on by default for photos with many
+    # small faces, issue 6) raise it to 3.6x and recall under 16 px from 0.84
+    # to 0.91 (bench/cover.py).
+    assert area_ratio <= 3.8
 
 
 def test_originals_are_byte_identical(engine, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
