@@ -706,7 +706,10 @@ def _judge(engine: Anonymizer, photo: Photo, detections: Detections, dest: Path)
     written = read_photo(dest, engine.settings.max_image_megapixels).pixels
     read_s = time.perf_counter() - t
     mask = engine.plan(detections).mask(photo.height, photo.width)
-    strong = detections.filter(detections.scores >= REID_MIN_SCORE)
+    # Head, body, crowd and plate regions (unseen.cover) are not faces to re-identify.
+    strong = detections.filter(
+        (detections.scores >= REID_MIN_SCORE) & (detections.kinds == "face")
+    )
     verdict = engine.adversary.check(written, photo.pixels, mask, strong)
     verdict.seconds["read"] = read_s
     check_metadata(dest, verdict)
