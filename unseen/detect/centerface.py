@@ -7,16 +7,14 @@ stops onnxruntime from folding constants; both are fixed in memory at load.
 
 from __future__ import annotations
 
-import threading
 from importlib.resources import files
 
-import cv2
 import numpy as np
 import onnx
 from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from unseen.detect import RGBImage
-from unseen.detect.onnx import make_session
+from unseen.detect.onnx import OnnxFaceModel, resized
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 
@@ -57,7 +55,7 @@ def aligned(side: float) -> int:
     return max(ALIGN, int(np.ceil(side / ALIGN)) * ALIGN)
 
 
-class CenterFace:
+class CenterFace(OnnxFaceModel):
     """CenterFace on onnxruntime (CPU), any input size.
 
     `detect_at` runs the network once on the image resized by ``scale``;
@@ -67,27 +65,17 @@ class CenterFace:
     name = "centerface"
 
     def __init__(self, threads: int = 0) -> None:
-        self._session = make_session(model_bytes(), threads)
-        self._lock = threading.Lock()
-
-    def detect(self, image: RGBImage, threshold: float) -> Detections:
-        return self.detect_at(image, threshold, 1.0)
+        super().__init__(model_bytes(), threads)
 
     def detect_at(self, image: RGBImage, threshold: float, scale: float) -> Detections:
         """Detect on ``image`` resized by ``scale``; boxes come back in ``image`` pixels."""
         h, w = image.shape[:2]
-        nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        if (nw, nh) != (w, h):
-            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            resized = cv2.resize(image, (nw, nh), interpolation=interp)
-        else:
-            resized = image
+        small, nw, nh = resized(image, scale)
         # Pad (not stretch) to multiples of 32 so faces keep their shape.
         pw, ph = aligned(nw), aligned(nh)
         blob = np.zeros((1, 3, ph, pw), np.float32)
-        blob[0, :, :nh, :nw] = resized.transpose(2, 0, 1)
-        with self._lock:
-            heat, scl, off, lms = self._session.run(list(_OUTPUTS), {_INPUT: blob})
+        blob[0, :, :nh, :nw] = small.transpose(2, 0, 1)
+        heat, scl, off, lms = self.run(list(_OUTPUTS), {_INPUT: blob})
         dets = decode(heat[0, 0], scl[0], off[0], lms[0], threshold)
         sx, sy = w / nw, h / nh
         return dets.transformed(sx, sy).clipped(w, h)

@@ -6,14 +6,12 @@ run from CenterFace) for ensembles and for the adversary in verification.
 
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 
-import cv2
 import numpy as np
 
 from unseen.detect import RGBImage
-from unseen.detect.onnx import make_session
+from unseen.detect.onnx import OnnxFaceModel, resized
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 
@@ -47,29 +45,19 @@ def _anchors(width: int, height: int) -> np.ndarray:
     return np.concatenate(out).astype(np.float32)
 
 
-class RetinaFace:
+class RetinaFace(OnnxFaceModel):
     """RetinaFace-MobileNet on onnxruntime (CPU), any input size."""
 
     name = "retinaface"
 
     def __init__(self, threads: int = 0) -> None:
-        self._session = make_session(model_bytes(), threads)
-        self._lock = threading.Lock()
-
-    def detect(self, image: RGBImage, threshold: float) -> Detections:
-        return self.detect_at(image, threshold, 1.0)
+        super().__init__(model_bytes(), threads)
 
     def detect_at(self, image: RGBImage, threshold: float, scale: float) -> Detections:
         h, w = image.shape[:2]
-        nw, nh = max(32, round(w * scale)), max(32, round(h * scale))
-        if (nw, nh) != (w, h):
-            interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-            resized = cv2.resize(image, (nw, nh), interpolation=interp)
-        else:
-            resized = image
-        blob = (resized[:, :, ::-1].astype(np.float32) - _MEAN_BGR).transpose(2, 0, 1)[None]
-        with self._lock:
-            loc, conf, marks = self._session.run(None, {"input": np.ascontiguousarray(blob)})
+        small, nw, nh = resized(image, scale, min_side=32)
+        blob = (small[:, :, ::-1].astype(np.float32) - _MEAN_BGR).transpose(2, 0, 1)[None]
+        loc, conf, marks = self.run(None, {"input": np.ascontiguousarray(blob)})
         scores = conf[0, :, 1]
         keep = np.flatnonzero(scores > threshold)
         if len(keep) == 0:
