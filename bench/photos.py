@@ -27,40 +27,12 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-BUCKETS = [
-    (0, 10, "<10"),
-    (10, 16, "10-16"),
-    (16, 32, "16-32"),
-    (32, 64, "32-64"),
-    (64, 1e9, ">=64"),
-]
-
-
-def bucket(h: float) -> str:
-    return next(name for lo, hi, name in BUCKETS if lo <= h < hi)
-
-
-def protected(changed: np.ndarray, box: list[float]) -> bool:
-    x, y, w, h = box
-    x1, y1 = round(x + 0.2 * w), round(y + 0.2 * h)
-    x2, y2 = max(round(x + 0.8 * w), x1 + 1), max(round(y + 0.8 * h), y1 + 1)
-    region = changed[y1:y2, x1:x2]
-    return region.size > 0 and float(region.mean()) >= 0.9
-
 
 def score(pairs: list[tuple[np.ndarray, np.ndarray, list[list[float]]]]) -> dict[str, float]:
-    hits: dict[str, list[bool]] = {name: [] for _, _, name in BUCKETS}
-    changed_area = gt_area = 0.0
-    for original, out, boxes in pairs:
-        changed = (out != original).any(axis=2)
-        changed_area += float(changed.sum())
-        for b in boxes:
-            gt_area += b[2] * b[3]
-            hits[bucket(b[3])].append(protected(changed, b))
-    row = {k: sum(v) / max(1, len(v)) for k, v in hits.items()}
-    row["all"] = sum(sum(v) for v in hits.values()) / sum(len(v) for v in hits.values())
-    row["area"] = changed_area / gt_area
-    return row
+    from unseen.evaluate import coverage, recall
+
+    hits, area = coverage(pairs)
+    return {**recall(hits), "area": area}
 
 
 def run_unseen(src: Path, out: Path) -> float:
@@ -153,7 +125,9 @@ def main() -> None:
             f"{len(items)} photos, {n_faces} faces; {platform.machine()}, "
             f"{platform.processor() or 'cpu'}, python {platform.python_version()}\n"
         )
-        names = [name for _, _, name in BUCKETS]
+        from unseen.evaluate import BUCKET_NAMES
+
+        names = list(BUCKET_NAMES)
         print(
             "| tool | "
             + " | ".join(f"recall {n}" for n in names)

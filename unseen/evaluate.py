@@ -1,0 +1,57 @@
+"""How well an output covers ground-truth faces: the measure that the tests
+and `bench/` scripts share. A face counts as protected when the central 60 %
+of its ground-truth box is at least 90 % changed in a lossless output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+BUCKETS: tuple[tuple[float, float, str], ...] = (
+    (0, 10, "<10"),
+    (10, 16, "10-16"),
+    (16, 32, "16-32"),
+    (32, 64, "32-64"),
+    (64, 1e9, ">=64"),
+)
+BUCKET_NAMES = tuple(name for _, _, name in BUCKETS)
+
+
+def bucket(height: float) -> str:
+    """The face-height bucket of a box ``height`` pixels tall."""
+    return next(name for lo, hi, name in BUCKETS if lo <= height < hi)
+
+
+def protected(changed: NDArray[np.bool_], box: Sequence[float]) -> bool:
+    """Is the central 60 % of ``box`` (x, y, w, h) at least 90 % changed?"""
+    x, y, w, h = box
+    x1, y1 = round(x + 0.2 * w), round(y + 0.2 * h)
+    x2, y2 = max(round(x + 0.8 * w), x1 + 1), max(round(y + 0.8 * h), y1 + 1)
+    region = changed[y1:y2, x1:x2]
+    return region.size > 0 and float(region.mean()) >= 0.9
+
+
+def coverage(
+    pairs: Iterable[tuple[NDArray[np.uint8], NDArray[np.uint8], Sequence[Sequence[float]]]],
+) -> tuple[dict[str, list[bool]], float]:
+    """For (original, output, boxes) triples: hits per height bucket, and the
+    changed area divided by the ground-truth face area."""
+    hits: dict[str, list[bool]] = {name: [] for name in BUCKET_NAMES}
+    changed_area = gt_area = 0.0
+    for original, output, boxes in pairs:
+        changed = (output != original).any(axis=2)
+        changed_area += float(changed.sum())
+        for b in boxes:
+            gt_area += b[2] * b[3]
+            hits[bucket(b[3])].append(protected(changed, b))
+    return hits, changed_area / max(gt_area, 1.0)
+
+
+def recall(hits: dict[str, list[bool]]) -> dict[str, float]:
+    """Recall per bucket plus ``all``."""
+    out = {k: sum(v) / max(1, len(v)) for k, v in hits.items()}
+    out["all"] = sum(sum(v) for v in hits.values()) / max(1, sum(len(v) for v in hits.values()))
+    return out
