@@ -49,7 +49,46 @@ def main(out: Path) -> None:
         cx, cy = 80 + (i % 8) * 160, 90 + (i // 8) * 180
         crowd.paste(face, (cx - size // 2, cy - size // 2))
     crowd.save(out / "crowd.png")
-    print(f"sample written to {out}/: astronaut.jpg (with GPS, camera and owner EXIF), crowd.png")
+    pan_video(astronaut, out / "pan.mp4")
+    print(
+        f"sample written to {out}/: astronaut.jpg (with GPS, camera and owner EXIF), "
+        "crowd.png, pan.mp4 (a 3 s camera pan with a location tag and a sound track)"
+    )
+
+
+def pan_video(picture: Image.Image, path: Path) -> None:
+    """A short clip: the camera pans and zooms over ``picture``; the container
+    carries a location tag and there is a sound track, as phone videos do."""
+    from fractions import Fraction
+
+    import av
+
+    big = np.asarray(picture.resize((900, 900)))
+    with av.open(str(path), "w", format="mp4") as box:
+        box.metadata["location"] = "+52.5200+013.4050/"
+        box.metadata["make"] = "DemoPhone"
+        video = box.add_stream("libx264", rate=Fraction(25))
+        video.width, video.height, video.pix_fmt = 640, 360, "yuv420p"
+        audio = box.add_stream("aac", rate=16000)
+        for i in range(75):
+            x, y = 10 + i * 3, 120 + i
+            frame = av.VideoFrame.from_ndarray(
+                np.ascontiguousarray(big[y : y + 360, x : x + 640]), "rgb24"
+            )
+            frame.pts = i
+            for packet in video.encode(frame):
+                box.mux(packet)
+        tone = (np.sin(np.arange(16000 * 3) * 2 * np.pi * 440 / 16000) * 0.2).astype(np.float32)
+        for k in range(0, len(tone), 1024):
+            chunk = av.AudioFrame.from_ndarray(
+                tone[None, k : k + 1024], format="fltp", layout="mono"
+            )
+            chunk.sample_rate, chunk.pts = 16000, k
+            for packet in audio.encode(chunk):
+                box.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode():
+                box.mux(packet)
 
 
 if __name__ == "__main__":
