@@ -325,8 +325,20 @@ class Adversary:
             dist = self.distance(original, output, (x1, y1, x2, y2))
             verdict.faces_checked += 1
             verdict.distances.append(dist)
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
             if dist < SAME_PERSON_DISTANCE:
-                cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+                # A match only means something if a featureless region would
+                # not match too: low-detail faces all sit near one descriptor.
+                blank = self.distance(original, _blanked(output, (x1, y1, x2, y2)),
+                                      (x1, y1, x2, y2))
+                if blank < SAME_PERSON_DISTANCE:
+                    verdict.add(Finding(
+                        "reidentified", "note",
+                        f"face {number} at {cx:.0f},{cy:.0f} ({size:.0f} px): too little detail "
+                        f"for the recognition model (a blank region scores {blank:.2f} too)",
+                        (x1, y1, x2, y2), size, dist,
+                    ))
+                    continue
                 verdict.add(Finding(
                     "reidentified", "unsafe",
                     f"face {number} at {cx:.0f},{cy:.0f} ({size:.0f} px): still matches the "
@@ -456,6 +468,17 @@ def _is_uniform(image: NDArray[np.uint8], box: tuple[float, float, float, float]
     x1, y1, x2, y2 = _central(box, image.shape, 0.7)
     crop = image[y1:y2, x1:x2]
     return crop.size > 0 and float(crop.reshape(-1, crop.shape[-1]).std(0).max()) < UNIFORM_STD
+
+
+def _blanked(image: NDArray[np.uint8], box: tuple[float, float, float, float]
+             ) -> NDArray[np.uint8]:
+    """``image`` with the face's region (grown 1.5x) set to its mean colour."""
+    x1, y1, x2, y2 = _central(box, image.shape, 1.5)
+    out = image.copy()
+    region = out[y1:y2, x1:x2]
+    if region.size:
+        region[:] = region.reshape(-1, region.shape[-1]).mean(0).astype(np.uint8)
+    return out
 
 
 def _detection_finding(face: Face, redacted: NDArray[np.bool_] | None) -> Finding:
