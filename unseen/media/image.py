@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-from unseen.errors import CorruptMediaError, TooLargeError, UnsupportedFormatError
+from unseen.errors import CorruptMediaError, TooLargeError, UnseenError, UnsupportedFormatError
 from unseen.media.atomic import atomic_output
 
 try:  # HEIC/HEIF support is a dependency, but keep a clear message if broken.
@@ -71,10 +71,19 @@ def read_photo(path: Path, max_megapixels: float = 250.0) -> Photo:
         raise CorruptMediaError("not an image, or damaged beyond reading") from exc
     except OSError as exc:
         raise CorruptMediaError(f"cannot be read: {exc.strerror or exc}") from exc
+    except Exception as exc:  # Pillow's parsers raise many types on damaged input
+        raise CorruptMediaError(f"damaged image header ({type(exc).__name__}: {exc})") from exc
     if im is None:
         raise TooLargeError("declares a huge image size (decompression bomb?)")
     with im:
-        return _decode(im, max_megapixels)
+        try:
+            return _decode(im, max_megapixels)
+        except (UnseenError, KeyboardInterrupt):
+            raise
+        except MemoryError as exc:
+            raise TooLargeError("needs more memory than this machine has") from exc
+        except Exception as exc:  # a reader bug on hostile input is a per-file error
+            raise CorruptMediaError(f"damaged image data ({type(exc).__name__}: {exc})") from exc
 
 
 def _decode(im: Image.Image, max_megapixels: float) -> Photo:
