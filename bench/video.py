@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from unseen.detect.retinaface import RetinaFace
-from unseen.detections import Detections
+from unseen.detections import Detections, pairwise_overlap
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings
 
@@ -86,14 +86,7 @@ def sensitive_scale(width: int, height: int) -> float:
 
 
 def _overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
+    return pairwise_overlap(a, b, of="smaller")
 
 
 def _mostly_fill(image: np.ndarray, box: np.ndarray, level: int = 24) -> bool:

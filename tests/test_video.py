@@ -18,6 +18,7 @@ import av
 import numpy as np
 import pytest
 
+from unseen.detections import pairwise_overlap
 from unseen.errors import CorruptMediaError
 from unseen.media.atomic import TEMP_PREFIX
 from unseen.media.video import probe_video, read_frames
@@ -343,14 +344,7 @@ def test_real_clip_no_leaked_face(
 
 
 def _overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
+    return pairwise_overlap(a, b, of="smaller")
 
 
 def _mostly_fill(image: np.ndarray, box: np.ndarray) -> bool:

@@ -16,6 +16,26 @@ from numpy.typing import NDArray
 FloatArray = NDArray[np.float32]
 
 
+def pairwise_overlap(
+    boxes_a: NDArray[np.floating], boxes_b: NDArray[np.floating], of: str = "union"
+) -> NDArray[np.float64]:
+    """Pairwise overlap of ``(N, 4)`` and ``(M, 4)`` boxes as an ``(N, M)`` array:
+    intersection over union (``of="union"``) or over the smaller box
+    (``of="smaller"``: 1.0 when one box lies inside the other)."""
+    a = np.asarray(boxes_a, np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, np.float64).reshape(-1, 4)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = ((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]))[:, None]
+    area_b = ((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))[None, :]
+    if of == "smaller":
+        return inter / np.maximum(np.minimum(area_a, area_b), 1e-9)
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)
+
+
 def _frozen(a: NDArray[np.generic]) -> NDArray[np.generic]:
     a = np.ascontiguousarray(a)
     a.setflags(write=False)
