@@ -15,6 +15,8 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from unseen.media.image import read_photo
 from unseen.settings import Settings
@@ -44,10 +46,15 @@ def folders(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> dict
 @pytest.fixture(scope="module")
 def make_client(folders: dict[str, Path], engine: Any) -> Any:
     def make() -> TestClient:
-        app = create_app(folders["folder"], folders["out"], Settings(verify="off"), TOKEN,
-                         engine_factory=lambda: engine)
-        return TestClient(app, base_url="http://127.0.0.1:8123",
-                          headers={TOKEN_HEADER: TOKEN})
+        app = create_app(
+            folders["folder"],
+            folders["out"],
+            Settings(verify="off"),
+            TOKEN,
+            engine_factory=lambda: engine,
+        )
+        return TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
+
     return make
 
 
@@ -61,8 +68,12 @@ def client(make_client: Any) -> TestClient:
 
 
 def test_token_required_everywhere(client: TestClient) -> None:
-    for url in ("/api/files", "/api/photo?path=group.jpg", "/api/thumb?path=group.jpg",
-                "/api/photo/original?path=group.jpg"):
+    for url in (
+        "/api/files",
+        "/api/photo?path=group.jpg",
+        "/api/thumb?path=group.jpg",
+        "/api/photo/original?path=group.jpg",
+    ):
         assert client.get(url, headers={TOKEN_HEADER: ""}).status_code == 401
         assert client.get(url, headers={TOKEN_HEADER: "wrong"}).status_code == 401
         # The query string is accepted only for the first page load, never for the API.
@@ -91,11 +102,23 @@ def test_wrong_host_and_origin_refused(client: TestClient) -> None:
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize("bad", [
-    "../secret/private.jpg", "..%2Fsecret%2Fprivate.jpg", "%2e%2e/secret/private.jpg",
-    "sub/../../secret/private.jpg", "link.jpg", "linkdir/private.jpg", "notes.txt",
-    "/etc/passwd", "", "group.jpg\x00.png", "./group.jpg", "sub//gps.jpg",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../secret/private.jpg",
+        "..%2Fsecret%2Fprivate.jpg",
+        "%2e%2e/secret/private.jpg",
+        "sub/../../secret/private.jpg",
+        "link.jpg",
+        "linkdir/private.jpg",
+        "notes.txt",
+        "/etc/passwd",
+        "",
+        "group.jpg\x00.png",
+        "./group.jpg",
+        "sub//gps.jpg",
+    ],
+)
 def test_traversal_refused(client: TestClient, folders: dict[str, Path], bad: str) -> None:
     for route in ("/api/photo/original", "/api/thumb", "/api/photo"):
         r = client.get(route, params={"path": bad})
@@ -109,8 +132,9 @@ def test_traversal_refused(client: TestClient, folders: dict[str, Path], bad: st
 
 def test_large_body_refused(client: TestClient) -> None:
     body = json.dumps({"added": [{"box": [1, 1, 9, 9]}] * 100_000})
-    r = client.put("/api/photo?path=group.jpg", content=body,
-                   headers={"content-type": "application/json"})
+    r = client.put(
+        "/api/photo?path=group.jpg", content=body, headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413
 
 
@@ -134,7 +158,9 @@ def _inside(box: list[float], gt: list[float]) -> bool:
 
 
 def test_review_edit_export_and_restart(
-    client: TestClient, make_client: Any, folders: dict[str, Path],
+    client: TestClient,
+    make_client: Any,
+    folders: dict[str, Path],
     face_boxes: dict[str, list[list[float]]],
 ) -> None:
     gt = face_boxes[FACES.removeprefix("faces/")]
@@ -147,17 +173,24 @@ def test_review_edit_export_and_restart(
     other = next(r for r in detected if _inside(r["box"], gt[1]))
     # Remove the first face (as if a false positive), add a box on a bright coat.
     added = [80.0, 340.0, 150.0, 400.0]
-    r = client.put("/api/photo", params={"path": "group.jpg"},
-                   json={"removed": [first["id"]], "added": [{"box": added, "shape": "box"}]})
+    r = client.put(
+        "/api/photo",
+        params={"path": "group.jpg"},
+        json={"removed": [first["id"]], "added": [{"box": added, "shape": "box"}]},
+    )
     assert r.status_code == 200, r.text
     doc = r.json()
     assert {x["id"] for x in doc["regions"] if x["removed"]} == {first["id"]}
     assert doc["faces"] == len(detected)  # one removed, one added
-    bad = client.put("/api/photo", params={"path": "group.jpg"},
-                     json={"removed": ["nope"], "added": []})
+    bad = client.put(
+        "/api/photo", params={"path": "group.jpg"}, json={"removed": ["nope"], "added": []}
+    )
     assert bad.status_code == 400
-    nan = client.put("/api/photo", params={"path": "group.jpg"},
-                     json={"removed": [], "added": [{"box": [1, 2, "x", 4]}]})
+    nan = client.put(
+        "/api/photo",
+        params={"path": "group.jpg"},
+        json={"removed": [], "added": [{"box": [1, 2, "x", 4]}]},
+    )
     assert nan.status_code == 400
 
     preview = client.get("/api/photo/preview", params={"path": "group.jpg"})
@@ -172,7 +205,7 @@ def test_review_edit_export_and_restart(
 
     def patch(img: np.ndarray, g: list[float]) -> np.ndarray:
         x, y, w, h = (int(v) for v in g)
-        return img[y + h // 4: y + 3 * h // 4, x + w // 4: x + 3 * w // 4]
+        return img[y + h // 4 : y + 3 * h // 4, x + w // 4 : x + 3 * w // 4]
 
     # The removed face is untouched (JPEG noise only), the kept one is filled,
     # and the added box is filled while outside it nothing changed.
@@ -197,9 +230,16 @@ def test_export_has_no_metadata(client: TestClient, folders: dict[str, Path]) ->
     from unseen.metadata import inspect
 
     assert inspect(folders["folder"] / "sub" / "gps.jpg")  # the input has plenty
-    r = client.put("/api/photo", params={"path": "sub/gps.jpg"},
-                   json={"removed": [], "added": [{"box": [10, 10, 40, 40], "shape": "ellipse"}],
-                         "method": "pixelate", "shape": "box"})
+    r = client.put(
+        "/api/photo",
+        params={"path": "sub/gps.jpg"},
+        json={
+            "removed": [],
+            "added": [{"box": [10, 10, 40, 40], "shape": "ellipse"}],
+            "method": "pixelate",
+            "shape": "box",
+        },
+    )
     assert r.status_code == 200 and r.json()["method"] == "pixelate"
     exp = client.post("/api/photo/export", params={"path": "sub/gps.jpg"}).json()
     assert exp["status"] == "written", exp
@@ -209,8 +249,9 @@ def test_export_has_no_metadata(client: TestClient, folders: dict[str, Path]) ->
     if shutil.which("exiftool"):
         import subprocess
 
-        tags = subprocess.run(["exiftool", "-j", "-G", str(out_file)], capture_output=True,
-                              text=True, check=True).stdout
+        tags = subprocess.run(
+            ["exiftool", "-j", "-G", str(out_file)], capture_output=True, text=True, check=True
+        ).stdout
         assert "GPS" not in tags and "Kodak" not in tags
 
 
@@ -266,7 +307,9 @@ def _wait(client: TestClient, path: str, done: Any, seconds: float = 240) -> dic
 
 
 def test_video_tracks_delete_add_export(
-    tmp_path: Path, shared_data: Path, engine: Any,
+    tmp_path: Path,
+    shared_data: Path,
+    engine: Any,
 ) -> None:
     from unseen.media.video import read_frames
 
@@ -278,7 +321,8 @@ def test_video_tracks_delete_add_export(
     p = {"path": "clip.mp4"}
     files = client.get("/api/files").json()["files"]
     assert [(f["path"], f["kind"], f["state"]) for f in files] == [
-        ("clip.mp4", "video", "not processed")]
+        ("clip.mp4", "video", "not processed")
+    ]
     assert client.get("/api/video", params=p).json()["status"] == "new"
     assert client.post("/api/video/analyze", params=p).status_code == 200
     state = _wait(client, "clip.mp4", lambda s: s["status"] in ("ready", "failed"))
@@ -294,17 +338,23 @@ def test_video_tracks_delete_add_export(
     face = next(r["box"] for r in regions if r["track"] == track["id"])
 
     # Delete every track; add one region with keyframes at frames 4 and 16.
-    body = {"deleted": [t["id"] for t in state["tracks"]],
-            "added": [{"shape": "box", "keyframes": [[4, 260, 0, 340, 80], [16, 380, 0, 460, 80]]}]}
+    body = {
+        "deleted": [t["id"] for t in state["tracks"]],
+        "added": [{"shape": "box", "keyframes": [[4, 260, 0, 340, 80], [16, 380, 0, 460, 80]]}],
+    }
     edited = client.put("/api/video", params=p, json=body)
     assert edited.status_code == 200, edited.text
     assert edited.json()["added"][0]["id"] == "a0"
     mid = client.get("/api/video/regions", params={**p, "index": 10}).json()
     assert [(r["source"], [round(v) for v in r["box"]]) for r in mid] == [
-        ("added", [320, 0, 400, 80])]
+        ("added", [320, 0, 400, 80])
+    ]
     assert client.get("/api/video/regions", params={**p, "index": 2}).json() == []
-    bad = client.put("/api/video", params=p, json={"deleted": [], "added": [
-        {"keyframes": [[999, 1, 1, 50, 50]]}]})
+    bad = client.put(
+        "/api/video",
+        params=p,
+        json={"deleted": [], "added": [{"keyframes": [[999, 1, 1, 50, 50]]}]},
+    )
     assert bad.status_code == 400
 
     client.post("/api/video/export", params=p)
@@ -318,7 +368,7 @@ def test_video_tracks_delete_add_export(
     assert original[10][10:70, 330:390].mean() > 20
     x1, y1, x2, y2 = (int(v) for v in face)
     cy, cx = (y1 + y2) // 2, (x1 + x2) // 2
-    patch = np.s_[cy - 4: cy + 4, cx - 4: cx + 4]
+    patch = np.s_[cy - 4 : cy + 4, cx - 4 : cx + 4]
     assert np.abs(written[f0][patch] - original[f0][patch]).mean() < 12
     assert np.abs(written[2] - original[2]).mean() < 4  # nothing covered there
     files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
@@ -326,15 +376,18 @@ def test_video_tracks_delete_add_export(
 
 
 def test_export_shows_the_adversarys_verdict(
-    tmp_path: Path, shared_data: Path, engine: Any,
+    tmp_path: Path,
+    shared_data: Path,
+    engine: Any,
 ) -> None:
     from unseen.verify import check_files
 
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copyfile(shared_data / FACES, folder / "group.jpg")
-    app = create_app(folder, tmp_path / "out", Settings(verify="fast"), TOKEN,
-                     engine_factory=lambda: engine)
+    app = create_app(
+        folder, tmp_path / "out", Settings(verify="fast"), TOKEN, engine_factory=lambda: engine
+    )
     client = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
     client.get("/api/photo", params={"path": "group.jpg"})
     exp = client.post("/api/photo/export", params={"path": "group.jpg"}).json()
@@ -348,7 +401,9 @@ def test_export_shows_the_adversarys_verdict(
 
 
 def test_headless_chromium_draws_the_review(
-    tmp_path: Path, shared_data: Path, engine: Any,
+    tmp_path: Path,
+    shared_data: Path,
+    engine: Any,
 ) -> None:
     """The real server and Debian's chromium: the page shows the regions and the result.
     Screenshots go to pytest's temporary folder only."""
@@ -366,8 +421,9 @@ def test_headless_chromium_draws_the_review(
     folder = tmp_path / "in"
     folder.mkdir()
     shutil.copyfile(shared_data / FACES, folder / "group.jpg")
-    app = create_app(folder, tmp_path / "out", Settings(verify="off"), TOKEN,
-                     engine_factory=lambda: engine)
+    app = create_app(
+        folder, tmp_path / "out", Settings(verify="off"), TOKEN, engine_factory=lambda: engine
+    )
     warm = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
     assert warm.get("/api/photo", params={"path": "group.jpg"}).status_code == 200
     sock = bind_loopback()
@@ -381,19 +437,105 @@ def test_headless_chromium_draws_the_review(
                 break
             time.sleep(0.05)
         url = f"http://127.0.0.1:{port}/?token={TOKEN}#photo/group.jpg"
-        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
-                 "--window-size=1400,900", "--virtual-time-budget=8000"]
-        dom = subprocess.run([chromium, *flags, "--dump-dom", url], capture_output=True,
-                             text=True, timeout=90).stdout
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1400,900",
+            "--virtual-time-budget=8000",
+        ]
+        dom = subprocess.run(
+            [chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=90
+        ).stdout
         assert 'class="region detected"' in dom, dom[:2000]
         assert 'id="result" src="blob:' in dom
         shot = tmp_path / "review.png"
-        subprocess.run([chromium, *flags, f"--screenshot={shot}", url], capture_output=True,
-                       timeout=90, check=False)
+        subprocess.run(
+            [chromium, *flags, f"--screenshot={shot}", url],
+            capture_output=True,
+            timeout=90,
+            check=False,
+        )
         assert shot.is_file() and shot.stat().st_size > 10_000
     finally:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+# fuzzing the handlers ------------------------------------------------------------
+
+JSONISH = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**9), 10**9)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+
+
+def test_handlers_survive_hostile_requests(client: TestClient) -> None:
+    """Random paths, query values and JSON bodies: every answer is a clean 4xx
+    (or 2xx), never a server error, and nothing is served from outside."""
+
+    @settings(
+        max_examples=120,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        method=st.sampled_from(["GET", "PUT", "POST", "DELETE"]),
+        route=st.sampled_from(
+            [
+                "/api/photo",
+                "/api/photo/original",
+                "/api/photo/preview",
+                "/api/photo/export",
+                "/api/thumb",
+                "/api/video",
+                "/api/video/frame",
+                "/api/video/regions",
+                "/api/files",
+            ]
+        ),
+        path=st.one_of(
+            st.sampled_from(
+                [
+                    "group.jpg",
+                    "sub/gps.jpg",
+                    "../secret/private.jpg",
+                    "/etc/passwd",
+                    "link.jpg",
+                    "linkdir/private.jpg",
+                    "notes.txt",
+                    "%2e%2e/x",
+                    "",
+                ]
+            ),
+            st.text(max_size=30),
+        ),
+        body=JSONISH,
+        extra=st.dictionaries(
+            st.sampled_from(["frame", "t", "track", "n"]), st.text(max_size=10), max_size=2
+        ),
+    )
+    def check(method: str, route: str, path: str, body: Any, extra: dict[str, str]) -> None:
+        params = {"path": path, **extra}
+        r = client.request(
+            method, route, params=params, json=body if method in ("PUT", "POST") else None
+        )
+        assert r.status_code < 500, (method, route, path, body, r.status_code, r.text[:200])
+        if r.status_code == 200 and r.headers.get("content-type", "").startswith("image/"):
+            assert path in ("group.jpg", "sub/gps.jpg"), path
+
+    check()
