@@ -234,14 +234,10 @@ def _assert_no_leaks(written: dict[str, Path], metadata_dir: Path) -> None:
 
 
 def test_unseen_photo_outputs_have_no_identifying_tags(
-    metadata_dir: Path, tmp_path: Path, engine, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    metadata_dir: Path, tmp_path: Path, engine  # type: ignore[no-untyped-def]
 ) -> None:
-    """Every photo unseen accepts. Face detection does not touch metadata and
-    costs ~1-3 s per photo here, so it is stubbed out; the real detector runs
-    on one photo per format in the next test."""
-    from unseen.detections import Detections
-
-    monkeypatch.setattr(engine, "detect", lambda pixels: Detections.empty())
+    """Every photo unseen accepts, through the real pipeline (detection,
+    redaction, verification), read back by exiftool."""
     files = [p for p in sample_files(metadata_dir) if media_kind(p) == "photo"]
     written = _anonymize_all(engine, files, metadata_dir, tmp_path)
     assert len(written) >= 50
