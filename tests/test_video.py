@@ -8,6 +8,8 @@ frame with an independent detector.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import shutil
 import struct
 import subprocess
@@ -333,6 +335,9 @@ def test_real_clip_no_leaked_face(
     src = shared_data / "video" / name
     res = video_engine.file(src, tmp_path / name)
     assert res.status == "written", res.error
+    # Verified (every 10th frame and track ends), repaired where the adversary saw more.
+    assert res.verdict is not None and res.verdict.safe
+    assert res.verdict.seconds["frames_checked"] >= res.frames / 10
     out = Path(res.output or "")
     assert timestamps(out) == timestamps(src)
     assert probe_video(out).width == probe_video(src).width
@@ -375,3 +380,94 @@ def leaked_frames(original: Path, output: Path, detector: object) -> list[int]:
 
 def test_corrupt_media_error_is_unseen_error() -> None:
     assert issubclass(CorruptMediaError, Exception)
+
+
+# verification of videos (unseen.verify.check_video / verify_video) ---------------
+def portrait_clip(path: Path, shared_data: Path, frames: int = 12,
+                  hide: range | None = None) -> tuple[Path, list[float]]:
+    """A clip of a still portrait; with ``hide``, the face is filled black on those
+    frames only (an output that leaves the face uncovered on the others)."""
+    import cv2
+
+    from unseen.media.image import read_photo
+    from unseen.verify import Adversary
+
+    img = read_photo(shared_data / "reid" / "face_recognition" / "kit_harington" / "john2.jpeg")
+    h, w = img.pixels.shape[:2]
+    scale = 320 / max(h, w)
+    pixels = cv2.resize(img.pixels, (round(w * scale) // 2 * 2, round(h * scale) // 2 * 2))
+    face = max(Adversary("fast").detect(pixels), key=lambda f: f.height).box
+    with av.open(str(path), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = pixels.shape[1], pixels.shape[0], "yuv420p"
+        for i in range(frames):
+            img_i = pixels.copy()
+            if hide is not None and i in hide:
+                x1, y1, x2, y2 = (round(x) for x in face)
+                img_i[max(0, y1 - 10):y2 + 10, max(0, x1 - 10):x2 + 10] = 0
+            for p in v.encode(av.VideoFrame.from_ndarray(img_i, format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    return path, list(face)
+
+
+def test_video_left_face_is_unsafe_with_frame_number(shared_data: Path, tmp_path: Path) -> None:
+    from unseen.verify import Adversary, check_video, video_frames_to_check
+
+    orig, _ = portrait_clip(tmp_path / "orig.mp4", shared_data)
+    # Covered on frames 0-5 only: the face is back from frame 6 on.
+    out, face = portrait_clip(tmp_path / "out.mp4", shared_data, hide=range(6))
+    picks = video_frames_to_check(12, 5)
+    assert picks == [0, 5, 10, 11]
+    verdict = check_video(Adversary("fast"), out, orig, picks)
+    assert not verdict.safe
+    # (The hand-made output also keeps PyAV's encoder tag: a metadata finding.)
+    faces = [r for r in verdict.reasons if not r.startswith("metadata: ")]
+    assert faces and all(r.startswith(("frame 10: ", "frame 11: ")) for r in faces), faces
+    assert any(re.match(r"frame 10: a face at \d+,\d+ \(\d+ px\) is still detectable", r)
+               for r in verdict.reasons)
+    assert {f.frame for f in verdict.findings if f.severity == "unsafe"} - {11} == {10, None}
+    cx = (face[0] + face[2]) / 2
+    hit = next(f for f in verdict.findings if f.severity == "unsafe")
+    assert hit.box is not None and abs((hit.box[0] + hit.box[2]) / 2 - cx) < 20
+    assert "4 of 12 frames checked" in " ".join(verdict.notes)
+
+
+def _miss_from(engine: Anonymizer, first: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the redactor lose every face from frame ``first`` on."""
+    from unseen.detections import Detections
+
+    redactor = engine.video_redactor
+    real = redactor.find_faces
+
+    def find_faces(*args: object, **kw: object) -> object:
+        timeline = real(*args, **kw)  # type: ignore[arg-type]
+        for i in range(first, timeline.frames):
+            timeline.detections[i] = Detections.empty()
+            timeline.extra[i] = []
+        return timeline
+
+    monkeypatch.setattr(redactor, "find_faces", find_faces)
+
+
+def test_video_missed_face_is_repaired_or_withheld(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, _ = portrait_clip(tmp_path / "in.mp4", shared_data)
+    engine = Anonymizer(Settings(video_verify_every=5))
+    _miss_from(engine, 6, monkeypatch)
+    # Default: the adversary's find is covered and judged again.
+    res = engine.file(src, tmp_path / "a" / "in.mp4")
+    assert res.status == "written" and res.verdict is not None and res.verdict.safe
+    assert res.verdict.repaired and res.verdict.repaired[0].startswith("frame 10: a face at")
+    # Without repair: not delivered, exit code 3; or kept as *.UNSAFE.mp4 when allowed.
+    monkeypatch.setattr("unseen.verify.MAX_REPAIRS", 0)
+    res = engine.file(src, tmp_path / "b" / "in.mp4")
+    assert res.status == "unsafe" and res.output is None
+    assert "frame 10: a face at" in (res.error or "")
+    assert not any((tmp_path / "b").iterdir())
+    engine.settings = dataclasses.replace(engine.settings, allow_unsafe=True)
+    res = engine.file(src, tmp_path / "c" / "in.mp4")
+    assert res.status == "unsafe" and (res.output or "").endswith("in.UNSAFE.mp4")
+    assert Path(res.output or "").is_file()

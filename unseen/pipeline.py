@@ -62,6 +62,15 @@ class Anonymizer:
             self._adversary = Adversary(mode, self.settings.threads)
         return self._adversary
 
+    @property
+    def video_redactor(self) -> VideoRedactor:
+        """The video passes (extra detector sessions), made on first use."""
+        if self._video_redactor is None:
+            from unseen.video import VideoRedactor
+
+            self._video_redactor = VideoRedactor(self.detector, self.settings)
+        return self._video_redactor
+
     # in memory -----------------------------------------------------------
     def detect(self, pixels: NDArray[np.uint8]) -> Detections:
         """Faces in an upright RGB image."""
@@ -184,11 +193,7 @@ class Anonymizer:
         progress: VideoProgressCallback | None,
     ) -> None:
         """Two passes over the file (unseen/video.py); nothing is left on failure."""
-        from unseen.video import VideoRedactor
-
-        if self._video_redactor is None:
-            self._video_redactor = VideoRedactor(self.detector, self.settings)
-        done = self._video_redactor.run(source, dest, progress)
+        done = self.video_redactor.run(source, dest, progress)
         result.output = str(done.output)
         result.frames = done.frames
         result.width, result.height = done.width, done.height
@@ -197,6 +202,15 @@ class Anonymizer:
         if self.settings.redact != "fill":
             result.warnings.append(WEAK_METHOD_WARNING.format(method=self.settings.redact))
         result.status = "written"
+        if self.settings.verify != "off":
+            from unseen.verify import verify_video
+
+            try:
+                verify_video(self, source, done, result)
+            except BaseException:
+                done.output.unlink(missing_ok=True)  # fail closed: unjudged is undelivered
+                result.output = None
+                raise
 
 
 def _check_pixels(pixels: NDArray[np.uint8]) -> None:

@@ -98,6 +98,10 @@ class Settings:
     """Cover every face this many frames before its first and after its
     last detection (within a shot)."""
 
+    video_verify_every: int = 10
+    """Verification judges every this many frames of a video (plus the frames
+    where tracks start and end); 1 judges every frame."""
+
     def __post_init__(self) -> None:
         if self.redact not in ("fill", "blur", "pixelate"):
             raise ValueError(f"unknown redaction method {self.redact!r}")

@@ -12,7 +12,8 @@ import importlib.util
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from unseen.media.image import Photo
     from unseen.pipeline import Anonymizer
     from unseen.report import FileResult
+    from unseen.track import Track
+    from unseen.video import VideoOutcome
 
 from unseen.settings import VerifyMode
 
@@ -77,10 +80,14 @@ class Finding:
     size: float = 0.0
     distance: float | None = None
     detectors: tuple[str, ...] = ()
+    frame: int | None = None
+    """The video frame it was found in (None for photos and metadata)."""
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {"kind": self.kind, "severity": self.severity,
                                 "message": self.message}
+        if self.frame is not None:
+            d["frame"] = self.frame
         if self.box is not None:
             d["box"] = [round(v, 1) for v in self.box]
             d["size"] = round(self.size, 1)
@@ -703,10 +710,16 @@ def verify_photo(
         verdict = _judge(engine, photo, detections, dest)
     verdict.repaired = repaired
     verdict.seconds["total"] = time.perf_counter() - start
+    deliver(verdict, dest, result, s.allow_unsafe)
+
+
+def deliver(verdict: Verdict, dest: Path, result: FileResult, allow_unsafe: bool) -> None:
+    """Record ``verdict``; an unsafe output at ``dest`` is deleted (status
+    ``unsafe``), or renamed ``*.UNSAFE.*`` with ``allow_unsafe``."""
     result.verdict = verdict
     if verdict.safe:
         return
-    if s.allow_unsafe:
+    if allow_unsafe:
         marked = unsafe_name(dest)
         os.replace(dest, marked)
         result.output = str(marked)
@@ -737,3 +750,144 @@ def _judge(engine: Anonymizer, photo: Photo, detections: Detections, dest: Path)
     verdict.seconds["read"] = read_s
     check_metadata(dest, verdict)
     return verdict
+
+
+# the video pipeline's check -----------------------------------------------------------
+VIDEO_CHECK_EVERY = 10
+"""The adversary looks at every this many frames of a written video (plus the
+frames where tracks start and end, and the last frame)."""
+
+
+def video_frames_to_check(frames: int, every: int, tracks: Sequence[Track] = ()) -> list[int]:
+    """Frame numbers to judge: every ``every``-th, the last, and each track's
+    first and last detection (where a face enters and leaves the cover)."""
+    picks = set(range(0, frames, max(1, every)))
+    picks.add(frames - 1)
+    for t in tracks:
+        for f in (t.frames[0], t.frames[-1]):
+            # A frame next to one already judged adds little.
+            if not any(g in picks for g in range(f - 2, f + 3)):
+                picks.add(f)
+    return sorted(i for i in picks if 0 <= i < frames)
+
+
+def check_video(
+    adversary: Adversary,
+    output: Path,
+    original: Path | None = None,
+    frames: Iterable[int] | None = None,
+    covered: Callable[[int, int, int], NDArray[np.bool_]] | None = None,
+    faces: Callable[[int], Detections] | None = None,
+    metadata: bool = True,
+) -> Verdict:
+    """The verdict on a video: the photo check (`Adversary.check`) on the
+    ``frames`` listed (every frame when None), decoded from ``output`` and,
+    in step, from ``original``; then metadata on the file.
+
+    ``covered(index, height, width)`` is the redacted mask of a frame and
+    ``faces(index)`` where its faces were (both worked out from the original
+    when not given). Reasons name the frame: "frame 1,204: a face at ...".
+    """
+    from unseen.media.video import read_frames
+
+    start = time.perf_counter()
+    verdict = Verdict(mode=adversary.mode)
+    wanted = None if frames is None else set(frames)
+    outs = read_frames(output)
+    origs = read_frames(original) if original is not None else None
+    checked = total = 0
+    for fb in outs:
+        fa = next(origs, None) if origs is not None else None
+        if origs is not None and fa is None:
+            verdict.add(Finding("unchecked", "unsafe",
+                                f"the output has more frames than the original ({fb.index + 1}+)"))
+            break
+        total += 1
+        if wanted is not None and fb.index not in wanted:
+            continue
+        out = fb.rgb()
+        orig = fa.rgb() if fa is not None else None
+        h, w = out.shape[:2]
+        one = adversary.check(
+            out, orig,
+            covered(fb.index, h, w) if covered is not None else None,
+            faces(fb.index) if faces is not None and orig is not None else None,
+        )
+        checked += 1
+        for f in one.findings:
+            verdict.add(replace(f, message=f"frame {fb.index:,}: {f.message}", frame=fb.index))
+        verdict.faces_checked += one.faces_checked
+        verdict.faces_skipped += one.faces_skipped
+        verdict.distances += one.distances
+        for k, v in one.seconds.items():
+            verdict.seconds[k] = verdict.seconds.get(k, 0.0) + v
+    if origs is not None and next(origs, None) is not None:
+        verdict.add(Finding("unchecked", "unsafe",
+                            f"the output has fewer frames ({total}) than the original"))
+    if checked < total:
+        verdict.add(Finding("unchecked", "note",
+                            f"{checked} of {total} frames checked for faces"))
+    verdict.seconds["frames_checked"] = float(checked)
+    if metadata:
+        check_metadata(output, verdict)
+    verdict.seconds["total"] = time.perf_counter() - start
+    return verdict
+
+
+def verify_video(engine: Anonymizer, source: Path, outcome: VideoOutcome,
+                 result: FileResult) -> None:
+    """Judge the video written by `VideoRedactor`; deliver, mark or withhold it
+    (as `verify_photo` does, without repair)."""
+    from unseen.media.video import probe_video
+
+    s = engine.settings
+    timeline = outcome.timeline
+    if timeline is None:  # pragma: no cover - the redactor always returns one
+        raise UnseenError("no face timeline to verify the video against")
+
+    def covered(i: int, h: int, w: int) -> NDArray[np.bool_]:
+        return engine.plan(timeline.boxes(i)).mask(h, w)
+
+    def faces(i: int) -> Detections:
+        d = timeline.boxes(i)
+        return d.filter((d.scores >= REID_MIN_SCORE) & (d.kinds == "face"))
+
+    start = time.perf_counter()
+    every = max(1, s.video_verify_every)
+    picks = video_frames_to_check(timeline.frames, every, timeline.tracks)
+    verdict = check_video(engine.adversary, outcome.output, source, picks, covered, faces)
+    repaired: list[str] = []
+    for _ in range(MAX_REPAIRS):
+        unsafe = [f for f in verdict.findings if f.severity == "unsafe"]
+        if not unsafe or any(f.kind != "detected" or f.frame is None or f.box is None
+                             for f in unsafe):
+            break
+        # A face the adversary sees in frame i was likely missed around it too:
+        # cover it from the previous judged frame to the next, within the shot.
+        for f in unsafe:
+            assert f.frame is not None and f.box is not None
+            box = np.asarray(f.box, np.float32)
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            hw, hh = (box[2] - box[0]) * 0.6, (box[3] - box[1]) * 0.6
+            grown = np.array([cx - hw, cy - hh, cx + hw, cy + hh], np.float32)
+            shot = timeline.shots[f.frame]
+            for j in range(max(0, f.frame - every), min(timeline.frames, f.frame + every + 1)):
+                if timeline.shots[j] == shot:
+                    timeline.extra[j].append(grown)
+        frames = sorted({f.frame for f in unsafe if f.frame is not None})
+        result.warnings.append(
+            f"verification found {len(unsafe)} more face(s) in {len(frames)} checked frame(s); "
+            f"covered them for {every} frames either side"
+        )
+        engine.video_redactor.write(source, outcome.output, probe_video(source), timeline)
+        repaired += [f.message for f in unsafe]
+        again = check_video(engine.adversary, outcome.output, source, frames, covered, faces,
+                            metadata=False)
+        kept = [f for f in verdict.findings if f.frame not in set(frames)]
+        verdict.findings = kept + [f for f in again.findings if f.kind != "unchecked"]
+        for k, v in again.seconds.items():
+            if k != "frames_checked":
+                verdict.seconds[k] = verdict.seconds.get(k, 0.0) + v
+    verdict.repaired = repaired
+    verdict.seconds["total"] = time.perf_counter() - start
+    deliver(verdict, outcome.output, result, s.allow_unsafe)

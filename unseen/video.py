@@ -80,6 +80,8 @@ class VideoOutcome:
     faces: Detections
     """One box per track (where it was first seen): the count of faces."""
     warnings: list[str]
+    timeline: FaceTimeline | None = None
+    """Pass 1's boxes and tracks (what verification checks against)."""
 
 
 class VideoRedactor:
@@ -247,7 +249,7 @@ class VideoRedactor:
         frames = self.write(source, dest, info, timeline, progress)
         firsts = [t.boxes[0] for t in timeline.tracks]
         faces = Detections.from_boxes(np.stack(firsts)) if firsts else Detections.empty()
-        return VideoOutcome(dest, frames, info.width, info.height, faces, warnings)
+        return VideoOutcome(dest, frames, info.width, info.height, faces, warnings, timeline)
 
 
 def output_path(dest: Path) -> Path:

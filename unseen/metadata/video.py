@@ -54,6 +54,10 @@ def tag_findings(tags: dict[str, str], where: str) -> list[MetadataFinding]:
             continue
         if key == "handler_name" and v in DEFAULT_HANDLERS:
             continue
+        if key.lower() == "encoder" and v == "Lavf":
+            # Matroska's mandatory MuxingApp/WritingApp as bitexact FFmpeg
+            # writes them: no version, no person or device.
+            continue
         out.append(MetadataFinding(_key_category(key), key, where, summarize(v)))
     return out
 
