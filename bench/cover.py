@@ -31,34 +31,10 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unseen import cover  # noqa: E402
+from unseen.evaluate import head_box, protected, torso_box  # noqa: E402
 from unseen.settings import Settings  # noqa: E402
 
 Box = list[float]
-
-
-def protected(changed: np.ndarray, box: Box) -> bool:
-    x, y, w, h = box
-    x1, y1 = round(x + 0.2 * w), round(y + 0.2 * h)
-    x2, y2 = max(round(x + 0.8 * w), x1 + 1), max(round(y + 0.8 * h), y1 + 1)
-    region = changed[y1:y2, x1:x2]
-    return region.size > 0 and float(region.mean()) >= 0.9
-
-
-def clip(x1: float, y1: float, x2: float, y2: float, width: int, height: int) -> Box | None:
-    x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
-    return [x1, y1, x2 - x1, y2 - y1] if x2 - x1 >= 2 and y2 - y1 >= 2 else None
-
-
-def head_box(box: Box, width: int, height: int) -> Box | None:
-    x, y, w, h = box
-    return clip(x - cover.HEAD_SIDE * w, y - cover.HEAD_TOP * h,
-                x + w + cover.HEAD_SIDE * w, y + h + cover.HEAD_BOTTOM * h, width, height)
-
-
-def torso_box(box: Box, width: int, height: int) -> Box | None:
-    x, y, w, h = box
-    return clip(x, y + h, x + w, y + 3 * h, width, height)
 
 
 def score_image(

@@ -13,24 +13,11 @@ from PIL import Image, ImageOps
 from unseen import cover
 from unseen.detect import person
 from unseen.detections import Detections
+from unseen.evaluate import head_box, protected, torso_box
 from unseen.redact import RedactionPlan, apply_plan
 from unseen.settings import Settings
 
 Box = list[float]
-
-
-def protected(changed: np.ndarray, box: Box) -> bool:
-    """The central 60 % of the box is at least 90 % changed."""
-    x, y, w, h = box
-    x1, y1 = round(x + 0.2 * w), round(y + 0.2 * h)
-    x2, y2 = max(round(x + 0.8 * w), x1 + 1), max(round(y + 0.8 * h), y1 + 1)
-    region = changed[y1:y2, x1:x2]
-    return region.size > 0 and float(region.mean()) >= 0.9
-
-
-def clip(x1: float, y1: float, x2: float, y2: float, width: int, height: int) -> Box | None:
-    x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
-    return [x1, y1, x2 - x1, y2 - y1] if x2 - x1 >= 2 and y2 - y1 >= 2 else None
 
 
 # geometry ---------------------------------------------------------------------
@@ -115,12 +102,10 @@ def run_mode(engine, detected, settings: Settings) -> dict[str, float]:  # type:
                 if h < 16:
                     hits["small"].append(protected(changed, [x, y, w, h]))
                     continue
-                hb = clip(x - cover.HEAD_SIDE * w, y - cover.HEAD_TOP * h,
-                          x + w + cover.HEAD_SIDE * w, y + h + cover.HEAD_BOTTOM * h,
-                          width, height)
+                hb = head_box([x, y, w, h], width, height)
                 if hb is not None:
                     hits["head"].append(protected(changed, hb))
-                tb = clip(x, y + h, x + w, y + 3 * h, width, height) if h >= 24 else None
+                tb = torso_box([x, y, w, h], width, height) if h >= 24 else None
                 if tb is not None:
                     hits["torso"].append(protected(changed, tb))
     finally:

@@ -55,3 +55,32 @@ def recall(hits: dict[str, list[bool]]) -> dict[str, float]:
     out = {k: sum(v) / max(1, len(v)) for k, v in hits.items()}
     out["all"] = sum(sum(v) for v in hits.values()) / max(1, sum(len(v) for v in hits.values()))
     return out
+
+
+def _clipped(
+    x1: float, y1: float, x2: float, y2: float, width: int, height: int
+) -> list[float] | None:
+    x1, y1, x2, y2 = max(0.0, x1), max(0.0, y1), min(float(width), x2), min(float(height), y2)
+    return [x1, y1, x2 - x1, y2 - y1] if x2 - x1 >= 2 and y2 - y1 >= 2 else None
+
+
+def head_box(box: Sequence[float], width: int, height: int) -> list[float] | None:
+    """A ground-truth face box (x, y, w, h) grown to the whole head, with hair,
+    by the same geometry `unseen.cover` uses; clipped to the image."""
+    from unseen import cover
+
+    x, y, w, h = box
+    return _clipped(
+        x - cover.HEAD_SIDE * w,
+        y - cover.HEAD_TOP * h,
+        x + w + cover.HEAD_SIDE * w,
+        y + h + cover.HEAD_BOTTOM * h,
+        width,
+        height,
+    )
+
+
+def torso_box(box: Sequence[float], width: int, height: int) -> list[float] | None:
+    """The torso directly below a face: one face wide, two faces tall, clipped."""
+    x, y, w, h = box
+    return _clipped(x, y + h, x + w, y + 3 * h, width, height)
