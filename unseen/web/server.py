@@ -12,7 +12,9 @@ import secrets
 import socket
 import sys
 import webbrowser
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from unseen.settings import Settings
 
@@ -42,6 +44,45 @@ def can_open_browser() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+@dataclass
+class ReviewServer:
+    """The app behind uvicorn on a loopback socket; ``url`` carries the token."""
+
+    server: Any
+    sock: socket.socket
+    url: str
+
+    def run(self) -> None:
+        """Serve until ``server.should_exit`` is set (Ctrl-C in a terminal)."""
+        try:
+            self.server.run(sockets=[self.sock])
+        finally:
+            self.sock.close()
+
+
+def make_server(
+    folder: Path,
+    out: Path | None = None,
+    settings: Settings | None = None,
+    port: int = 0,
+    engine_factory: Any = None,
+) -> ReviewServer:
+    """The review app for ``folder`` on 127.0.0.1 behind a new random token
+    (``engine_factory``: tests share one loaded engine)."""
+    import uvicorn
+
+    from unseen.web.app import create_app
+
+    out = out or default_output(folder)
+    token = secrets.token_urlsafe(32)
+    app = create_app(folder, out, settings, token, engine_factory)
+    sock = bind_loopback(port)
+    url = f"http://{HOST}:{sock.getsockname()[1]}/?token={token}"
+    config = uvicorn.Config(app, log_level="warning", access_log=False,
+                            server_header=False, date_header=False)
+    return ReviewServer(uvicorn.Server(config), sock, url)
+
+
 def serve(
     folder: Path,
     out: Path | None = None,
@@ -50,25 +91,16 @@ def serve(
     port: int = 0,
 ) -> None:
     """Run until interrupted."""
-    import uvicorn
-
-    from unseen.web.app import create_app
-
     out = out or default_output(folder)
-    token = secrets.token_urlsafe(32)
-    app = create_app(folder, out, settings, token)
-    sock = bind_loopback(port)
-    url = f"http://{HOST}:{sock.getsockname()[1]}/?token={token}"
+    review = make_server(folder, out, settings, port)
     print(f"unseen: reviewing {folder.resolve()}; safe files go to {out.resolve()}")
-    print(f"unseen: open {url}")
+    print(f"unseen: open {review.url}")
     print("unseen: only this computer can reach it; press Ctrl-C to stop", flush=True)
     if open_browser and can_open_browser():
         # A missing or broken browser never stops the server.
         with contextlib.suppress(Exception):
-            webbrowser.open(url)
-    config = uvicorn.Config(app, log_level="warning", access_log=False,
-                            server_header=False, date_header=False)
-    uvicorn.Server(config).run(sockets=[sock])
+            webbrowser.open(review.url)
+    review.run()
 
 
 def run_serve(argv: list[str]) -> int:

@@ -2,15 +2,20 @@
 
 Pass 1 (`VideoRedactor.find_faces`) runs in a background thread and its tracks,
 shots and timestamps (boxes only) are kept in the job database with the edits:
-deleted tracks and added tracks given by keyframes (interpolated between them).
-Export runs pass 2 (`VideoRedactor.write`) on the edited timeline.
+deleted tracks, added tracks given by keyframes (interpolated between them), and
+the redaction method and shape. Export runs pass 2 (`VideoRedactor.write`) on the
+edited timeline, then the adversary (`unseen.verify.check_video`); the frames it
+flags are kept with the edits so the person can go straight to them.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
+import math
 import threading
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,17 +28,22 @@ from PIL import Image
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 from unseen.media import media_kind
+from unseen.media.seek import FrameSeeker
 from unseen.media.video import probe_video, read_frames
-from unseen.redact import RedactionPlan, apply_plan
-from unseen.review import MAX_ADDED_REGIONS, SHAPES, ReviewError, clean_box
+from unseen.redact import WEAK_METHOD_WARNING, RedactionPlan, apply_plan
+from unseen.review import MAX_ADDED_REGIONS, METHODS, SHAPES, ReviewError, clean_box
+from unseen.settings import RedactMethod, RegionShape
 from unseen.track import CoverPolicy, Track, cover_boxes
 
 if TYPE_CHECKING:
+    from unseen.verify import Verdict
     from unseen.video import VideoProgress
     from unseen.web.app import ReviewContext
 
 THUMB_SIDE = 320
 MAX_KEYFRAMES = 10_000
+FRAME_CACHE = 4
+"""Decoded frames kept per app: the page asks for each frame twice (as it is, redacted)."""
 
 
 @dataclass
@@ -41,6 +51,7 @@ class _Task:
     """A background pass (analysis or export) of one video."""
 
     status: str = "running"
+    stage: str = "redact"
     frame: int = 0
     total: int = 0
     error: str | None = None
@@ -56,6 +67,10 @@ class VideoReviews:
         self._exports: dict[str, _Task] = {}
         self._regions: dict[str, tuple[str, list[list[dict[str, Any]]]]] = {}
         self._lock = threading.Lock()
+        self._doc_lock = threading.Lock()  # read-modify-write of a stored timeline
+        self._frame_lock = threading.Lock()
+        self._seekers: dict[str, tuple[str, bool, FrameSeeker]] = {}
+        self._frames: OrderedDict[tuple[str, str, int], NDArray[np.uint8]] = OrderedDict()
         self._redactor: Any = None
 
     # library access -------------------------------------------------------------
@@ -81,15 +96,36 @@ class VideoReviews:
         return np.zeros((90, 160, 3), np.uint8)
 
     def frame_pixels(self, rel: str, index: int) -> NDArray[np.uint8]:
-        """Upright RGB of frame ``index`` (decoded from the start: short clips)."""
-        if index < 0:
-            raise ReviewError("no such frame")
-        last = None
-        for vf in read_frames(self._source(rel), limit=index + 1):
-            last = vf
-        if last is None or last.index != index:
-            raise ReviewError("no such frame")
-        return last.rgb()
+        """Upright RGB of frame ``index``: a seek to the key frame before it and a
+        decode forward (`FrameSeeker`), numbered as pass 1 numbered the frames."""
+        source = self._source(rel)
+        chash = self.ctx.chash(source)
+        key = (rel, chash, index)
+        with self._frame_lock:
+            cached = self._frames.get(key)
+            if cached is not None:
+                self._frames.move_to_end(key)
+                return cached
+            vf = self._seeker(rel, source, chash).frame(index)
+            if vf is None:
+                raise ReviewError("no such frame")
+            pixels = vf.rgb()
+            self._frames[key] = pixels
+            while len(self._frames) > FRAME_CACHE:
+                self._frames.popitem(last=False)
+            return pixels
+
+    def _seeker(self, rel: str, source: Path, chash: str) -> FrameSeeker:
+        """One seeker per file version; pass 1's timestamps once it has run."""
+        kept = self._seekers.get(rel)
+        if kept is not None and kept[0] == chash and kept[1]:
+            return kept[2]
+        doc = self.ctx.store.load(rel, chash)
+        if kept is None or kept[0] != chash or doc is not None:
+            pts = doc["pts"] if doc is not None else None
+            kept = (chash, pts is not None, FrameSeeker(source, pts))
+            self._seekers[rel] = kept
+        return kept[2]
 
     # the stored timeline -------------------------------------------------------------
     def doc(self, rel: str) -> dict[str, Any] | None:
@@ -132,6 +168,7 @@ class VideoReviews:
                                 "boxes": [[round(float(v), 2) for v in b] for b in t.boxes]}
                                for t in tl.tracks],
                     "deleted": [], "added": [], "next_added": 0, "edited": False,
+                    "method": self.ctx.settings.redact, "shape": self.ctx.settings.shape,
                 }
                 self._save(rel, doc)
                 task.status = "done"
@@ -154,6 +191,20 @@ class VideoReviews:
         self._regions[rel] = (key, out)
         return out
 
+    def choices(self, doc: dict[str, Any]) -> tuple[RedactMethod, RegionShape]:
+        """The video's redaction method and shape (older timelines: the settings')."""
+        method = doc.get("method", self.ctx.settings.redact)
+        shape = doc.get("shape", self.ctx.settings.shape)
+        return method, shape
+
+    def plan(self, regions: list[dict[str, Any]], doc: dict[str, Any]) -> RedactionPlan:
+        """How one frame's regions are covered, exactly as the export covers them."""
+        s = self.ctx.settings
+        method, shape = self.choices(doc)
+        return RedactionPlan.from_detections(
+            redactor_boxes(regions, shape, s.mask_scale), method, s.mask_scale, shape,
+            s.fill_color)
+
     def export(self, rel: str) -> None:
         doc = self.doc(rel)
         if doc is None:
@@ -166,20 +217,24 @@ class VideoReviews:
             task = _Task()
             self._exports[rel] = task
         per_frame = self.regions(rel, doc)
+        method, shape = self.choices(doc)
+        settings = replace(self.ctx.settings, redact=method, shape=shape)
 
         def run() -> None:
             from unseen.batch.jobdb import JobDatabase, settings_key
             from unseen.metadata import check_output
             from unseen.report import FileResult
+            from unseen.verify import deliver
             from unseen.video import FaceTimeline, output_path
 
             result = FileResult(input=str(job.source), kind="video")
             try:
                 info = probe_video(job.source)
                 tl = FaceTimeline(
-                    detections=[Detections.from_boxes([r["box"] for r in regs])
-                                if regs else Detections.empty() for regs in per_frame],
+                    detections=[redactor_boxes(regs, shape, settings.mask_scale)
+                                for regs in per_frame],
                     shots=list(doc["shots"]), pts=list(doc["pts"]))
+                tl.extra = [[] for _ in per_frame]
 
                 def progress(p: VideoProgress) -> None:
                     task.frame, task.total = p.frame, p.total
@@ -187,7 +242,10 @@ class VideoReviews:
                 dest = output_path(job.dest)
                 if not dest.resolve().is_relative_to(self.ctx.out):
                     raise UnseenError("the output would leave the output folder")
-                frames = self.redactor().write(job.source, dest, info, tl, progress)
+                # The shared redactor (its models loaded once) with this video's choices.
+                redactor = copy.copy(self.redactor())
+                redactor.settings = settings
+                frames = redactor.write(job.source, dest, info, tl, progress)
                 check_output(dest)  # fail closed, as for photos
                 result.output, result.frames = str(dest), frames
                 result.width, result.height = info.width, info.height
@@ -196,9 +254,15 @@ class VideoReviews:
                                                           for a in doc["added"]]
                 result.detections = Detections.from_boxes(firsts) if firsts else \
                     Detections.empty()
-                if info.audio_codec and not self.ctx.settings.keep_audio:
+                if info.audio_codec and not settings.keep_audio:
                     result.warnings.append("the sound track was removed")
+                if method != "fill":
+                    result.warnings.append(WEAK_METHOD_WARNING.format(method=method))
                 result.status = "written"
+                if settings.verify != "off":
+                    task.stage = "verify"
+                    deliver(self._judge(job.source, dest, doc, per_frame), dest, result,
+                            settings.allow_unsafe)
             except UnseenError as exc:
                 result.status, result.error, result.output = "failed", str(exc), None
             except Exception as exc:
@@ -206,17 +270,45 @@ class VideoReviews:
             db = JobDatabase(self.ctx.out)
             try:
                 db.record(job.source, job.dest, self.ctx.chash(job.source),
-                          settings_key(self.ctx.settings), result)
+                          settings_key(settings), result)
             finally:
                 db.close()
-            out = None
-            if result.output:
-                out = Path(result.output).resolve().relative_to(self.ctx.out).as_posix()
-            task.result = {"status": result.status, "output": out, "error": result.error,
-                           "warnings": result.warnings, "frames": result.frames}
+            task.result = export_summary(result, self.ctx.out)
+            with self._doc_lock:
+                latest = self.doc(rel)
+                if latest is not None:
+                    latest["last_export"] = task.result
+                    self._save(rel, latest)
             task.status = result.status
 
         threading.Thread(target=run, daemon=True, name=f"unseen-export-{rel}").start()
+
+    def _judge(self, source: Path, output: Path, doc: dict[str, Any],
+               per_frame: list[list[dict[str, Any]]]) -> Verdict:
+        """The adversary on the written video: every few frames and where tracks
+        start and end, against the regions the person chose (no repair: the
+        frames it flags are shown to the person instead)."""
+        from unseen.verify import check_video, video_frames_to_check
+
+        s = self.ctx.settings
+        deleted = set(doc["deleted"])
+        tracks = [t for t in _tracks(doc) if t.id not in deleted]
+        for a in doc["added"]:
+            kfs = a["keyframes"]
+            tracks.append(Track(-1, 0, [int(kfs[0][0]), int(kfs[-1][0])],
+                                [np.array(k[1:], np.float32) for k in (kfs[0], kfs[-1])]))
+        picks = video_frames_to_check(len(per_frame), max(1, s.video_verify_every), tracks)
+
+        def covered(i: int, h: int, w: int) -> NDArray[np.bool_]:
+            regs = per_frame[i] if i < len(per_frame) else []
+            return self.plan(regs, doc).mask(h, w)
+
+        def faces(i: int) -> Detections:
+            regs = per_frame[i] if i < len(per_frame) else []
+            return Detections.from_boxes([r["box"] for r in regs]) if regs else \
+                Detections.empty()
+
+        return check_video(self.ctx.engine.adversary, output, source, picks, covered, faces)
 
     def state(self, rel: str) -> dict[str, Any]:
         doc = self.doc(rel)
@@ -224,33 +316,48 @@ class VideoReviews:
         exp = self._exports.get(rel)
         export = None
         if exp is not None:
-            export = {"status": exp.status, "progress": {"frame": exp.frame, "total": exp.total},
-                      **exp.result}
+            export = {"status": exp.status, "stage": exp.stage,
+                      "progress": {"frame": exp.frame, "total": exp.total}, **exp.result}
+        elif doc is not None and doc.get("last_export"):
+            export = doc["last_export"]
         if doc is None:
             if task is None:
                 return {"status": "new", "path": rel, "export": export}
             status = {"running": "analyzing", "failed": "failed"}.get(task.status, "analyzing")
             return {"status": status, "error": task.error, "path": rel, "export": export,
                     "progress": {"frame": task.frame, "total": task.total}}
+        method, shape = self.choices(doc)
         return {"status": "ready", "path": rel, "frames": doc["frames"], "fps": doc["fps"],
-                "width": doc["width"], "height": doc["height"], "shape": self.ctx.settings.shape,
-                "tracks": [_track_summary(t, doc) for t in doc["tracks"]],
+                "width": doc["width"], "height": doc["height"], "method": method,
+                "shape": shape, "tracks": [_track_summary(t, doc) for t in doc["tracks"]],
                 "deleted": doc["deleted"], "added": doc["added"], "export": export}
 
     def edit(self, rel: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._doc_lock:
+            self._edit(rel, body)
+        return self.state(rel)
+
+    def _edit(self, rel: str, body: dict[str, Any]) -> None:
         doc = self.doc(rel)
         if doc is None:
             raise ReviewError("find the faces in this video first")
         ids = {t["id"] for t in doc["tracks"]}
-        deleted = body.get("deleted", [])
-        added = body.get("added", [])
+        deleted = body.get("deleted", doc["deleted"])
+        added = body.get("added", doc["added"])
         if not isinstance(deleted, list) or not isinstance(added, list):
             raise ReviewError("deleted and added must be lists")
         if len(added) > MAX_ADDED_REGIONS:
             raise ReviewError(f"at most {MAX_ADDED_REGIONS} added tracks")
+        method, shape = self.choices(doc)
+        method = body.get("method", method)
+        shape = body.get("shape", shape)
+        if method not in METHODS:
+            raise ReviewError(f"unknown redaction method {method!r}")
+        if shape not in SHAPES:
+            raise ReviewError(f"unknown region shape {shape!r}")
         try:
             deleted_ids = sorted({int(d) for d in deleted})
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ReviewError("track ids are numbers") from exc
         if not set(deleted_ids) <= ids:
             raise ReviewError("no such track")
@@ -260,9 +367,9 @@ class VideoReviews:
         for a in added:
             if not isinstance(a, dict):
                 raise ReviewError("each added track must be an object")
-            shape = a.get("shape", "box")
-            if shape not in SHAPES:
-                raise ReviewError(f"unknown shape {shape!r}")
+            a_shape = a.get("shape", "box")
+            if a_shape not in SHAPES:
+                raise ReviewError(f"unknown shape {a_shape!r}")
             kfs = a.get("keyframes")
             if not isinstance(kfs, list) or not kfs or len(kfs) > MAX_KEYFRAMES:
                 raise ReviewError("an added track needs keyframes [frame, x1, y1, x2, y2]")
@@ -272,7 +379,7 @@ class VideoReviews:
                     raise ReviewError("a keyframe is [frame, x1, y1, x2, y2]")
                 try:
                     f = int(k[0])
-                except (TypeError, ValueError) as exc:
+                except (TypeError, ValueError, OverflowError) as exc:
                     raise ReviewError("a keyframe's frame is a number") from exc
                 if not 0 <= f < n:
                     raise ReviewError("keyframe outside the video")
@@ -281,11 +388,11 @@ class VideoReviews:
             if not isinstance(tid, str) or not tid.startswith("a"):
                 tid = f"a{next_id}"
                 next_id += 1
-            clean.append({"id": tid, "shape": shape,
+            clean.append({"id": tid, "shape": a_shape,
                           "keyframes": [[f, *frames[f]] for f in sorted(frames)]})
-        doc.update(deleted=deleted_ids, added=clean, next_added=next_id, edited=True)
+        doc.update(deleted=deleted_ids, added=clean, next_added=next_id, edited=True,
+                   method=method, shape=shape)
         self._save(rel, doc)
-        return self.state(rel)
 
     # routes ---------------------------------------------------------------------------
     def add_routes(self, app: FastAPI) -> None:
@@ -312,7 +419,10 @@ class VideoReviews:
             per_frame = self.regions(path, doc)
             if not 0 <= index < len(per_frame):
                 raise ReviewError("no such frame")
-            return per_frame[index]
+            covers = self.plan(per_frame[index], doc).regions
+            # ``cover``: the area the export covers (drawn in the video's shape).
+            return [{**r, "cover": [round(v, 2) for v in (c.x1, c.y1, c.x2, c.y2)]}
+                    for r, c in zip(per_frame[index], covers, strict=True)]
 
         @app.get("/api/video/frame")
         def frame(path: str, index: int, redacted: int = 0) -> Response:
@@ -322,13 +432,9 @@ class VideoReviews:
                 if doc is None:
                     raise ReviewError("find the faces in this video first")
                 per_frame = self.regions(path, doc)
-                boxes = [r["box"] for r in per_frame[index]] if index < len(per_frame) else []
-                if boxes:
-                    s = self.ctx.settings
-                    plan = RedactionPlan.from_detections(
-                        Detections.from_boxes(boxes), s.redact, s.mask_scale, s.shape,
-                        s.fill_color)
-                    pixels = apply_plan(pixels, plan)
+                regs = per_frame[index] if index < len(per_frame) else []
+                if regs:
+                    pixels = apply_plan(pixels, self.plan(regs, doc))
             return _jpeg(pixels)
 
         @app.post("/api/video/export")
@@ -379,6 +485,44 @@ def frame_regions(doc: dict[str, Any]) -> list[list[dict[str, Any]]]:
                 out[f].append({"track": a["id"], "box": box, "source": "added",
                                "shape": a["shape"]})
     return out
+
+
+def redactor_boxes(regions: list[dict[str, Any]], shape: RegionShape,
+                   mask_scale: float) -> Detections:
+    """One frame's regions as the boxes the redactor takes: it grows every box by
+    ``mask_scale`` and draws it as ``shape``. Tracked faces keep their boxes; an
+    added region is covered as drawn, so its box is shrunk by the growth first,
+    and a drawn box to be covered by an ellipse gets the ellipse through its
+    corners (never less than what was drawn)."""
+    if not regions:
+        return Detections.empty()
+    boxes = []
+    for r in regions:
+        box = r["box"]
+        if r["source"] == "added":
+            factor = 1.0 / mask_scale
+            if r.get("shape", "box") == "box" and shape == "ellipse":
+                factor *= math.sqrt(2.0)
+            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            hw, hh = (box[2] - box[0]) * factor / 2, (box[3] - box[1]) * factor / 2
+            box = [cx - hw, cy - hh, cx + hw, cy + hh]
+        boxes.append(box)
+    return Detections.from_boxes(boxes)
+
+
+def export_summary(result: Any, out: Path) -> dict[str, Any]:
+    """What the page shows about an export: words and frame numbers, no pixels.
+    ``flagged``: the frames where the adversary found something unsafe."""
+    output = None
+    if result.output:
+        output = Path(result.output).resolve().relative_to(out).as_posix()
+    verdict = result.verdict.to_dict() if result.verdict is not None else None
+    flagged = sorted({f.frame for f in result.verdict.findings
+                      if f.frame is not None and f.severity == "unsafe"}) \
+        if result.verdict is not None else []
+    return {"status": result.status, "output": output, "error": result.error,
+            "warnings": list(result.warnings), "frames": result.frames, "verdict": verdict,
+            "flagged": flagged}
 
 
 def _track_summary(t: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:

@@ -348,20 +348,45 @@ async function videoView(path, vt) {
     }
     if (vt !== viewToken) return;
   }
-  const state = { tool: "select", frame: 0, selected: null };
+  const state = { tool: "select", frame: 0, selected: null, flagged: [] };
   const frameImg = el("img", { alt: "frame", id: "frame" });
   const resultImg = el("img", { alt: "result", id: "vresult" });
   const overlay = svg("svg", { viewBox: `0 0 ${doc.width} ${doc.height}`, preserveAspectRatio: "none", id: "voverlay" });
   const slider = el("input", { type: "range", min: 0, max: Math.max(0, doc.frames - 1), value: 0, id: "scrub" });
   const label = el("span", { class: "hint", id: "framelabel" });
   const timeline = el("div", { class: "timeline", id: "timeline" });
-  const exportBox = el("div", { class: "panel hint", id: "vexport" }, "Not exported yet.");
+  const exportBox = el("div", { id: "vexport" });
+  const prevFlag = el("button", { id: "prevflag", title: "previous frame the adversary flagged",
+                                  onclick: () => jumpFlag(-1) }, "◀ flagged");
+  const nextFlag = el("button", { id: "nextflag", title: "next frame the adversary flagged",
+                                  onclick: () => jumpFlag(1) }, "flagged ▶");
   let loadSeq = 0;
+
+  // The adversary's findings of the last export, by frame: marks and jumps.
+  function showExport(exp) {
+    state.flagged = (exp && exp.flagged) || [];
+    exportBox.replaceChildren(exp ? verdictPanel(exp) : el("div", { id: "verdict", class: "panel hint" },
+      "Not exported yet. Export writes the safe video and runs the checks."));
+    if (exp && state.flagged.length) {
+      exportBox.firstChild.append(el("div", { class: "hint", id: "flaginfo" },
+        `The adversary flagged ${state.flagged.length} frame(s): ${state.flagged.join(", ")}. ` +
+        "Use ◀ flagged / flagged ▶ to go through them."));
+    }
+    prevFlag.disabled = nextFlag.disabled = !state.flagged.length;
+  }
+
+  function jumpFlag(dir) {
+    const f = dir > 0 ? state.flagged.find((x) => x > state.frame)
+      : [...state.flagged].reverse().find((x) => x < state.frame);
+    if (f !== undefined) showFrame(f).catch(showError);
+  }
 
   async function showFrame(i) {
     state.frame = Math.max(0, Math.min(doc.frames - 1, i));
     slider.value = state.frame;
-    label.textContent = `frame ${state.frame + 1} / ${doc.frames}` + (doc.fps ? ` · ${(state.frame / doc.fps).toFixed(2)} s` : "");
+    label.textContent = `frame ${state.frame + 1} / ${doc.frames}` + (doc.fps ? ` · ${(state.frame / doc.fps).toFixed(2)} s` : "") +
+      (state.flagged.includes(state.frame) ? " · flagged by the adversary" : "");
+    label.dataset.frame = state.frame;
     const seq = ++loadSeq;
     const regions = await api("GET", `/api/video/regions?${q(path)}&index=${state.frame}`);
     if (seq !== loadSeq || vt !== viewToken) return;
@@ -379,7 +404,8 @@ async function videoView(path, vt) {
     overlay.replaceChildren();
     overlay.classList.toggle("drawing", state.tool !== "select");
     for (const r of regions) {
-      const e = shapeEl(r.box, r.shape || doc.shape);
+      // Drawn where and how the export covers it.
+      const e = shapeEl(r.cover || r.box, doc.shape);
       e.setAttribute("class", "region " + (r.source === "added" ? "added" : "detected"));
       e.setAttribute("data-track", r.track);
       const t = svg("title", {});
@@ -410,8 +436,18 @@ async function videoView(path, vt) {
       const cur = el("div", { class: "cursor" }); cur.style.left = pct(state.frame);
       bar.append(cur);
       bar.addEventListener("click", onclick);
-      return el("div", { class: "trackrow " + cls }, el("span", { class: "label" }, labelText), bar, buttons);
+      return el("div", { class: "trackrow " + cls }, el("span", { class: "label" }, labelText), bar,
+        el("span", { class: "actions" }, buttons));
     };
+    if (state.flagged.length) {
+      timeline.append(row("adversary", "flags", state.flagged.map((f) => [f, f, "flag"]), null,
+        (ev) => {
+          const r = ev.currentTarget.getBoundingClientRect();
+          const f = Math.floor((ev.clientX - r.left) / r.width * n);
+          const near = state.flagged.reduce((a, b) => Math.abs(b - f) < Math.abs(a - f) ? b : a);
+          showFrame(near).catch(showError);
+        }));
+    }
     for (const t of doc.tracks) {
       const deleted = doc.deleted.includes(t.id);
       const segs = t.segments.map(([a, b, low]) => [a, b, low ? "low" : ""]);
@@ -432,7 +468,8 @@ async function videoView(path, vt) {
   }
 
   async function saveEdits(change) {
-    const body = Object.assign({ deleted: doc.deleted, added: doc.added }, change);
+    const body = Object.assign({ deleted: doc.deleted, added: doc.added, method: doc.method,
+                                 shape: doc.shape }, change);
     doc = await api("PUT", "/api/video?" + q(path), body);
     await showFrame(state.frame);
   }
@@ -461,15 +498,17 @@ async function videoView(path, vt) {
         const d = await api("GET", "/api/video?" + q(path));
         const e = d.export;
         if (e && e.status !== "running") {
-          exportBox.className = "panel " + (e.status === "written" ? "safe" : "failed");
-          exportBox.replaceChildren(el("div", {}, `Export: ${e.status}` + (e.output ? ` → ${e.output}` : "")),
-            e.error ? el("div", { class: "error" }, e.error) : null,
-            (e.warnings || []).map((w) => el("div", { class: "hint" }, "⚠ " + w)));
+          showExport(e);
+          drawTimeline();
+          label.textContent = label.textContent.replace(/ · flagged.*$/, "") +
+            (state.flagged.includes(state.frame) ? " · flagged by the adversary" : "");
           break;
         }
         const p = (e && e.progress) || { frame: 0, total: 0 };
-        exportBox.textContent = `Writing: frame ${p.frame}` + (p.total ? ` of ${p.total}` : "") + "…";
-        await new Promise((r) => setTimeout(r, 700));
+        exportBox.replaceChildren(el("div", { class: "panel hint", id: "progress" },
+          e && e.stage === "verify" ? "Checking the written video like an attacker…"
+            : `Writing: frame ${p.frame}` + (p.total ? ` of ${p.total}` : "") + "…"));
+        await new Promise((r) => setTimeout(r, 500));
       }
     } catch (e) { showError(e); } finally { exportBtn.disabled = false; }
   } }, "Export safe video");
@@ -481,16 +520,24 @@ async function videoView(path, vt) {
       el("button", { onclick: () => { state.selected = null; drawTimeline(); } }, "New track"),
       el("button", { onclick: () => showFrame(state.frame - 1) }, "◀ frame"),
       el("button", { onclick: () => showFrame(state.frame + 1) }, "frame ▶"),
+      prevFlag, nextFlag,
+      selectOf("method", ["fill", "blur", "pixelate"], doc.method,
+        (ev) => saveEdits({ method: ev.target.value }).catch(showError)),
+      selectOf("cover", ["ellipse", "box"], doc.shape,
+        (ev) => saveEdits({ shape: ev.target.value }).catch(showError)),
       exportBtn, label),
     el("p", { class: "hint" },
       "Red: a tracked face (click it, or Delete in the timeline, to leave it uncovered). " +
       "Add box / Add ellipse: drag on the frame to cover something; keep the same track selected and draw " +
-      "on other frames to set keyframes: the box is carried along between them."),
+      "on other frames to set keyframes: the box is carried along between them (with cover: ellipse, " +
+      "a drawn box is covered by the ellipse around it). " +
+      "After an export, the frames the adversary flags are marked on the timeline."),
     el("div", { id: "errors", class: "error" }),
     el("div", { class: "panes" },
       el("div", { class: "pane" }, el("h3", {}, "Original frame: regions to cover"),
         el("div", { class: "stage" }, frameImg, overlay)),
       el("div", { class: "pane" }, el("h3", {}, "Result"), el("div", { class: "stage" }, resultImg))),
     slider, timeline, exportBox);
+  showExport(doc.export && doc.export.status !== "running" ? doc.export : null);
   await showFrame(0);
 }
