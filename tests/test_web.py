@@ -374,6 +374,28 @@ def test_video_tracks_delete_add_export(
     files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
     assert files["clip.mp4"]["state"] == "written"
 
+    # Method and shape are kept with the edits (which stay) and used by the export.
+    r = client.put("/api/video", params=p, json={"method": "pixelate", "shape": "box"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["method"], r.json()["shape"]) == ("pixelate", "box")
+    assert r.json()["added"] == edited.json()["added"]
+    assert r.json()["deleted"] == edited.json()["deleted"]
+    assert client.put("/api/video", params=p, json={"method": "smudge"}).status_code == 400
+    assert client.put("/api/video", params=p, json={"shape": "star"}).status_code == 400
+    client.post("/api/video/export", params=p)
+    state = _wait(client, "clip.mp4", lambda s: s["export"] and s["export"]["status"] != "running")
+    assert state["export"]["status"] == "written", state["export"]
+    assert any("weaker than fill" in w for w in state["export"]["warnings"])
+    written = [vf.rgb().astype(int) for vf in read_frames(out / "clip.mp4")]
+    # Frame 10's added box [320, 0, 400, 80]: pixelated (not black), corners
+    # included (a box, as drawn), nothing changed just beside it.
+    inner = written[10][10:70, 330:390]
+    assert inner.mean() > 10 and np.abs(inner - original[10][10:70, 330:390]).mean() > 4
+    corner = np.s_[70:78, 322:330]
+    assert np.abs(written[10][corner] - original[10][corner]).mean() > 4
+    beside = np.s_[10:70, 404:414]
+    assert np.abs(written[10][beside] - original[10][beside]).mean() < 6
+
 
 def test_export_shows_the_adversarys_verdict(
     tmp_path: Path,
