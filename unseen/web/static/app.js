@@ -490,10 +490,10 @@ async function videoView(path, vt) {
   });
 
   slider.addEventListener("input", () => showFrame(Number(slider.value)).catch(showError));
-  const exportBtn = el("button", { class: "primary", id: "vexportbtn", onclick: async () => {
+  // Export runs on the server; poll until it has written and checked the video.
+  async function followExport() {
     exportBtn.disabled = true;
     try {
-      await api("POST", "/api/video/export?" + q(path));
       while (vt === viewToken) {
         const d = await api("GET", "/api/video?" + q(path));
         const e = d.export;
@@ -510,7 +510,14 @@ async function videoView(path, vt) {
             : `Writing: frame ${p.frame}` + (p.total ? ` of ${p.total}` : "") + "…"));
         await new Promise((r) => setTimeout(r, 500));
       }
-    } catch (e) { showError(e); } finally { exportBtn.disabled = false; }
+    } finally { exportBtn.disabled = false; }
+  }
+
+  const exportBtn = el("button", { class: "primary", id: "vexportbtn", onclick: async () => {
+    try {
+      await api("POST", "/api/video/export?" + q(path));
+      await followExport();
+    } catch (e) { showError(e); }
   } }, "Export safe video");
 
   app.replaceChildren(
@@ -538,6 +545,8 @@ async function videoView(path, vt) {
         el("div", { class: "stage" }, frameImg, overlay)),
       el("div", { class: "pane" }, el("h3", {}, "Result"), el("div", { class: "stage" }, resultImg))),
     slider, timeline, exportBox);
-  showExport(doc.export && doc.export.status !== "running" ? doc.export : null);
+  const running = doc.export && doc.export.status === "running";
+  showExport(running ? null : doc.export);
   await showFrame(0);
+  if (running) followExport().catch(showError);  // e.g. the page was reloaded meanwhile
 }
