@@ -462,7 +462,7 @@ def test_video_missed_face_is_repaired_or_withheld(
     assert res.status == "written" and res.verdict is not None and res.verdict.safe
     assert res.verdict.repaired and res.verdict.repaired[0].startswith("frame 10: a face at")
     # Without repair: not delivered, exit code 3; or kept as *.UNSAFE.mp4 when allowed.
-    monkeypatch.setattr("unseen.verify.MAX_REPAIRS", 0)
+    monkeypatch.setattr("unseen.verify_video.MAX_REPAIRS", 0)
     res = engine.file(src, tmp_path / "b" / "in.mp4")
     assert res.status == "unsafe" and res.output is None
     assert "frame 10: a face at" in (res.error or "")
@@ -471,3 +471,28 @@ def test_video_missed_face_is_repaired_or_withheld(
     res = engine.file(src, tmp_path / "c" / "in.mp4")
     assert res.status == "unsafe" and (res.output or "").endswith("in.UNSAFE.mp4")
     assert Path(res.output or "").is_file()
+
+
+def test_video_read_back_catches_a_wrong_frame(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The judge checks the written file against what it judged: a frame that
+    the write path got wrong (here frame 5 replaced by grey) makes it unsafe."""
+    from unseen.media.video import VideoWriter
+
+    src, _ = portrait_clip(tmp_path / "in.mp4", shared_data)
+    engine = Anonymizer(Settings(video_verify_every=5))
+    real = VideoWriter.write
+
+    def write(self: VideoWriter, pixels: np.ndarray, pts: int) -> None:
+        if self.frames == 5:
+            pixels = np.full_like(pixels, 128)
+        real(self, pixels, pts)
+
+    monkeypatch.setattr(VideoWriter, "write", write)
+    res = engine.file(src, tmp_path / "out" / "in.mp4")
+    assert res.status == "unsafe" and res.output is None, res
+    reasons = " ".join(res.verdict.reasons if res.verdict else [])
+    assert "frame 5: the written frame is not the one judged" in reasons
+    assert "frame 5: the region at" in reasons and "is not filled" in reasons
+    assert not any((tmp_path / "out").iterdir())

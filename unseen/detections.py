@@ -119,6 +119,10 @@ class Detections:
     def filter(self, keep: NDArray[np.bool_]) -> Detections:
         return self[np.asarray(keep, dtype=bool)]
 
+    def grown(self, factor: float) -> Detections:
+        """Boxes scaled by ``factor`` about their centres (landmarks dropped)."""
+        return Detections(grow_boxes(self.boxes, factor), self.scores, self.kinds)
+
     def transformed(self, sx: float, sy: float, dx: float = 0.0, dy: float = 0.0) -> Detections:
         """Map boxes by ``x * sx + dx`` and ``y * sy + dy``."""
         mul = np.array([sx, sy, sx, sy], np.float32)
@@ -190,3 +194,11 @@ class Detections:
             }
             for i in range(len(self))
         ]
+
+
+def grow_boxes(boxes: FloatArray, factor: float) -> FloatArray:
+    """``(..., 4)`` boxes scaled by ``factor`` about their centres."""
+    b = np.asarray(boxes, np.float32)
+    centre = (b[..., :2] + b[..., 2:]) / 2
+    half = (b[..., 2:] - b[..., :2]) * (factor / 2)
+    return np.concatenate([centre - half, centre + half], axis=-1).astype(np.float32)

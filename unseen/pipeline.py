@@ -28,8 +28,8 @@ from unseen.settings import Settings
 if TYPE_CHECKING:
     from unseen.detect.person import PersonSegmenter
     from unseen.verify import Adversary
+    from unseen.video import FaceTimeline, VideoRedactor
     from unseen.video import ProgressCallback as VideoProgressCallback
-    from unseen.video import VideoRedactor
 
 
 BODY_WITHOUT_SEGMENTER = (
@@ -193,7 +193,14 @@ class Anonymizer:
         progress: VideoProgressCallback | None,
     ) -> None:
         """Two passes over the file (unseen/video.py); nothing is left on failure."""
-        done = self.video_redactor.run(source, dest, progress)
+        judge_for = None
+        if self.settings.verify != "off":
+            from unseen.verify_video import VideoJudge
+
+            def judge_for(timeline: FaceTimeline) -> VideoJudge:
+                return VideoJudge(self, timeline)
+
+        done = self.video_redactor.run(source, dest, progress, judge_for)
         result.output = str(done.output)
         result.frames = done.frames
         result.width, result.height = done.width, done.height
@@ -203,10 +210,10 @@ class Anonymizer:
             result.warnings.append(WEAK_METHOD_WARNING.format(method=self.settings.redact))
         result.status = "written"
         if self.settings.verify != "off":
-            from unseen.verify import verify_video
+            from unseen.verify_video import verify_video
 
             try:
-                verify_video(self, source, done, result)
+                verify_video(self, done, result)
             except BaseException:
                 done.output.unlink(missing_ok=True)  # fail closed: unjudged is undelivered
                 result.output = None

@@ -93,8 +93,9 @@ class RedactionPlan:
         return m.astype(bool)
 
 
-def draw_region(mask: NDArray[np.uint8], r: Region, value: int = 1) -> None:
-    """Paint a region into ``mask``; rounding always grows it, never shrinks it."""
+def draw_region(mask: NDArray[np.uint8], r: Region, value: int | tuple[int, ...] = 1) -> None:
+    """Paint a region into ``mask`` (or an image, with a colour ``value``);
+    rounding always grows it, never shrinks it."""
     if r.shape == "box":
         x1, y1 = int(np.floor(r.x1)), int(np.floor(r.y1))
         x2, y2 = int(np.ceil(r.x2)), int(np.ceil(r.y2))
@@ -117,8 +118,11 @@ def apply_plan(
         return out
     h, w = image.shape[:2]
     if plan.method == "fill":
-        mask = plan.mask(h, w)
-        out[mask] = np.array(plan.fill_color, np.uint8)[: out.shape[2]]
+        # Drawn straight into the copy: the same pixels as painting the mask
+        # (`RedactionPlan.mask`) and filling it, without a full-frame mask.
+        colour = tuple(int(c) for c in plan.fill_color[: out.shape[2]])
+        for r in plan.regions:
+            draw_region(out, r, colour)
         return out
     rng = rng or np.random.default_rng()
     for r in plan.regions:

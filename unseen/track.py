@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from unseen.detections import pairwise_overlap
+from unseen.detections import grow_boxes, pairwise_overlap
 
 FloatArray = NDArray[np.float32]
 NEAR_SIDES = 1.5  # centre distance (in box sides) that still links a face
@@ -35,6 +35,12 @@ class Track:
     shot: int
     frames: list[int] = field(default_factory=list)
     boxes: list[FloatArray] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    """Detector score per detection (empty when the caller gave none)."""
+
+    @property
+    def best_score(self) -> float:
+        return max(self.scores, default=1.0)
 
     def predict(self, frame: int) -> FloatArray:
         """Constant-velocity guess of the box at ``frame`` from the last two detections."""
@@ -69,8 +75,10 @@ class FaceTracker:
         self._active = []
         self._shot += 1
 
-    def update(self, frame: int, boxes: FloatArray) -> None:
+    def update(self, frame: int, boxes: FloatArray, scores: FloatArray | None = None) -> None:
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        score_of = (np.ones(len(boxes), np.float32) if scores is None
+                    else np.asarray(scores, np.float32).reshape(-1))
         alive = [t for t in self._active if frame - t.frames[-1] <= self.max_gap]
         self._done.extend(t for t in self._active if frame - t.frames[-1] > self.max_gap)
         self._active = alive
@@ -109,9 +117,11 @@ class FaceTracker:
                 matched_boxes.add(int(bi))
                 alive[ti].frames.append(frame)
                 alive[ti].boxes.append(boxes[bi])
+                alive[ti].scores.append(float(score_of[bi]))
         for bi in range(len(boxes)):
             if bi not in matched_boxes:
-                t = Track(self._next_id, self._shot, [frame], [boxes[bi]])
+                t = Track(self._next_id, self._shot, [frame], [boxes[bi]],
+                          [float(score_of[bi])])
                 self._next_id += 1
                 self._active.append(t)
 
@@ -133,10 +143,7 @@ class CoverPolicy:
     """Padded and filled boxes grow by this fraction: the face may have moved."""
 
 
-def _grown(box: FloatArray, factor: float) -> FloatArray:
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    w, h = (box[2] - box[0]) * factor, (box[3] - box[1]) * factor
-    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], np.float32)
+_grown = grow_boxes
 
 
 def cover_boxes(

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from unseen.pipeline import Anonymizer
     from unseen.report import FileResult
     from unseen.track import Track
-    from unseen.video import VideoOutcome
 
 from unseen.settings import VerifyMode
 
@@ -217,6 +216,10 @@ class Adversary:
         self.pass_megapixels = 1.5 if mode == "fast" else 8.0
         self.hog_megapixels = 1.0 if mode == "fast" else 4.0
         self.max_reid_faces = 12 if mode == "fast" else 10_000
+        # Video frames are many: in fast mode each gets smaller passes, and
+        # CenterFace (the redactor's own model) only when BlazeFace is missing.
+        self.video_pass_megapixels = 1.0 if mode == "fast" else self.pass_megapixels
+        self.video_hog_megapixels = 0.5 if mode == "fast" else self.hog_megapixels
 
     @property
     def detector_names(self) -> tuple[str, ...]:
@@ -224,36 +227,40 @@ class Adversary:
         return (*names, "blazeface") if self._blazeface is not None else names
 
     # detection ------------------------------------------------------------
-    def detect_each(self, image: NDArray[np.uint8]) -> dict[str, Detections]:
-        """Boxes per detector, each at its lowest useful score."""
+    def detect_each(self, image: NDArray[np.uint8], video: bool = False
+                    ) -> dict[str, Detections]:
+        """Boxes per detector, each at its lowest useful score (``video``: the
+        lighter set used on every judged video frame)."""
         from unseen.detect.multiscale import Pass
 
         h, w = image.shape[:2]
         mp = w * h / 1e6
-        base = min(1.0, float(np.sqrt(self.pass_megapixels / mp)))
+        budget = self.video_pass_megapixels if video else self.pass_megapixels
+        base = min(1.0, float(np.sqrt(budget / mp)))
         out: dict[str, Detections] = {}
         rf_low, cf_low = DETECTOR_SCORES["retinaface"][0], DETECTOR_SCORES["centerface"][0]
         passes = [Pass("retinaface", base, rf_low)]
-        if mp * 4 <= self.pass_megapixels * 1.1 or self.mode == "full":
+        if mp * 4 <= budget * 1.1 or self.mode == "full":
             # Twice the size for small faces (tiled when large).
             passes.append(Pass("retinaface", 2.0 * base, rf_low, 64.0))
         rf = [self._nets.run_pass(image, p) for p in passes]
         out["retinaface"] = Detections.concat(rf).nms(0.4)
-        out["centerface"] = self._nets.run_pass(image, Pass("centerface", base, cf_low))
-        out["hog"] = self._hog(image)
+        if not (video and self.mode == "fast" and self._blazeface is not None):
+            out["centerface"] = self._nets.run_pass(image, Pass("centerface", base, cf_low))
+        out["hog"] = self._hog(image, self.video_hog_megapixels if video else self.hog_megapixels)
         if self._blazeface is not None:
             out["blazeface"] = self._blazeface.detect(image, DETECTOR_SCORES["blazeface"][0])
         return out
 
-    def _hog(self, image: NDArray[np.uint8]) -> Detections:
+    def _hog(self, image: NDArray[np.uint8], megapixels: float) -> Detections:
         h, w = image.shape[:2]
-        scale = min(1.0, float(np.sqrt(self.hog_megapixels * 1e6 / (w * h))))
+        scale = min(1.0, float(np.sqrt(megapixels * 1e6 / (w * h))))
         small: NDArray[Any] = image
         if scale < 1.0:
             small = cv2.resize(image, (round(w * scale), round(h * scale)),
                                interpolation=cv2.INTER_AREA)
         # Upsampling finds 40 px faces instead of 80 px ones, at 4x the cost.
-        upsample = 1 if small.shape[0] * small.shape[1] * 4 <= self.hog_megapixels * 1e6 else 0
+        upsample = 1 if small.shape[0] * small.shape[1] * 4 <= megapixels * 1e6 else 0
         with self._lock:
             rects, scores, _ = self._dlib.hog.run(
                 np.ascontiguousarray(small), upsample, DETECTOR_SCORES["hog"][0]
@@ -265,9 +272,9 @@ class Adversary:
                           np.full(len(boxes), "face"))
         return dets.transformed(1 / scale, 1 / scale).clipped(w, h)
 
-    def detect(self, image: NDArray[np.uint8]) -> list[Face]:
+    def detect(self, image: NDArray[np.uint8], video: bool = False) -> list[Face]:
         """Faces the ensemble believes in: a confident detector, or two agreeing."""
-        return ensemble(self.detect_each(image))
+        return ensemble(self.detect_each(image, video))
 
     # the checks -------------------------------------------------------------
     def check(
@@ -276,8 +283,10 @@ class Adversary:
         original: NDArray[np.uint8] | None = None,
         redacted: NDArray[np.bool_] | None = None,
         original_faces: Detections | None = None,
+        video: bool = False,
     ) -> Verdict:
-        """Judge an output image (RGB, upright).
+        """Judge an output image (RGB, upright); ``video``: a frame of a video
+        (the lighter detector set of `detect_each`).
 
         With the ``original`` (same size), faces in it are re-identified in the
         output at the same place. ``redacted`` marks the redacted pixels
@@ -294,7 +303,7 @@ class Adversary:
         t0 = time.perf_counter()
         if redacted is None and original is not None:
             redacted = changed_mask(original, output)
-        found = self.detect(output)
+        found = self.detect(output, video)
         t1 = time.perf_counter()
         verdict.seconds["detect"] = t1 - t0
         for face in found:
@@ -832,62 +841,3 @@ def check_video(
         check_metadata(output, verdict)
     verdict.seconds["total"] = time.perf_counter() - start
     return verdict
-
-
-def verify_video(engine: Anonymizer, source: Path, outcome: VideoOutcome,
-                 result: FileResult) -> None:
-    """Judge the video written by `VideoRedactor`; deliver, mark or withhold it
-    (as `verify_photo` does, without repair)."""
-    from unseen.media.video import probe_video
-
-    s = engine.settings
-    timeline = outcome.timeline
-    if timeline is None:  # pragma: no cover - the redactor always returns one
-        raise UnseenError("no face timeline to verify the video against")
-
-    def covered(i: int, h: int, w: int) -> NDArray[np.bool_]:
-        return engine.plan(timeline.boxes(i)).mask(h, w)
-
-    def faces(i: int) -> Detections:
-        d = timeline.boxes(i)
-        return d.filter((d.scores >= REID_MIN_SCORE) & (d.kinds == "face"))
-
-    start = time.perf_counter()
-    every = max(1, s.video_verify_every)
-    picks = video_frames_to_check(timeline.frames, every, timeline.tracks)
-    verdict = check_video(engine.adversary, outcome.output, source, picks, covered, faces)
-    repaired: list[str] = []
-    for _ in range(MAX_REPAIRS):
-        unsafe = [f for f in verdict.findings if f.severity == "unsafe"]
-        if not unsafe or any(f.kind != "detected" or f.frame is None or f.box is None
-                             for f in unsafe):
-            break
-        # A face the adversary sees in frame i was likely missed around it too:
-        # cover it from the previous judged frame to the next, within the shot.
-        for f in unsafe:
-            assert f.frame is not None and f.box is not None
-            box = np.asarray(f.box, np.float32)
-            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-            hw, hh = (box[2] - box[0]) * 0.6, (box[3] - box[1]) * 0.6
-            grown = np.array([cx - hw, cy - hh, cx + hw, cy + hh], np.float32)
-            shot = timeline.shots[f.frame]
-            for j in range(max(0, f.frame - every), min(timeline.frames, f.frame + every + 1)):
-                if timeline.shots[j] == shot:
-                    timeline.extra[j].append(grown)
-        frames = sorted({f.frame for f in unsafe if f.frame is not None})
-        result.warnings.append(
-            f"verification found {len(unsafe)} more face(s) in {len(frames)} checked frame(s); "
-            f"covered them for {every} frames either side"
-        )
-        engine.video_redactor.write(source, outcome.output, probe_video(source), timeline)
-        repaired += [f.message for f in unsafe]
-        again = check_video(engine.adversary, outcome.output, source, frames, covered, faces,
-                            metadata=False)
-        kept = [f for f in verdict.findings if f.frame not in set(frames)]
-        verdict.findings = kept + [f for f in again.findings if f.kind != "unchecked"]
-        for k, v in again.seconds.items():
-            if k != "frames_checked":
-                verdict.seconds[k] = verdict.seconds.get(k, 0.0) + v
-    verdict.repaired = repaired
-    verdict.seconds["total"] = time.perf_counter() - start
-    deliver(verdict, outcome.output, result, s.allow_unsafe)

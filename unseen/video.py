@@ -8,9 +8,11 @@ only boxes. Pass 2 decodes again, covers every tracked face and encodes.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -35,6 +37,35 @@ ProgressCallback = Callable[["VideoProgress"], None]
 PARTIAL_MARK = ".PARTIAL"
 CHEAP, UPSCALED = "centerface-cheap", "centerface-2x"  # extra sessions
 CUT_THUMB = (64, 36)  # scene-cut histograms need no more
+
+
+class FrameJudge(Protocol):
+    """Verification inside pass 2 (unseen.verify.VideoJudge implements it).
+
+    The redactor shows the judge every frame it ``wants`` before encoding it;
+    faces the judge still finds are covered from ``window`` frames before to
+    ``window`` frames after (the redactor holds that many frames back from
+    the encoder), and the frame is shown again, until the judge returns none.
+    """
+
+    window: int
+
+    def wants(self, index: int) -> bool:
+        """Whether frame ``index`` is to be judged."""
+        ...
+
+    def judge(self, index: int, original: np.ndarray, redacted: np.ndarray,
+              covered: Detections) -> Detections:
+        """Faces still visible in ``redacted`` (RGB) that should be covered now."""
+        ...
+
+    def encoded(self, index: int, pixels: np.ndarray, covered: Detections) -> None:
+        """Frame ``index`` goes to the encoder as ``pixels``, with these regions covered."""
+        ...
+
+
+REPAIR_GROWTH = 1.2
+"""A face the judge finds is covered with its box grown by this factor."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +113,8 @@ class VideoOutcome:
     warnings: list[str]
     timeline: FaceTimeline | None = None
     """Pass 1's boxes and tracks (what verification checks against)."""
+    judge: FrameJudge | None = None
+    """The judge that saw pass 2 (None without verification)."""
 
 
 class VideoRedactor:
@@ -148,7 +181,7 @@ class VideoRedactor:
                         dets = None
                     since_key += 1
                     if dets is not None:
-                        tracker.update(vf.index, dets.boxes)
+                        tracker.update(vf.index, dets.boxes, dets.scores)
                     else:
                         dets = Detections.empty()
                     timeline.detections.append(dets)
@@ -180,16 +213,42 @@ class VideoRedactor:
         return dets.transformed(info.width / tw, info.height / th)
 
     # pass 2 ---------------------------------------------------------------
+    def redact(self, pixels: np.ndarray, boxes: Detections) -> np.ndarray:
+        """A redacted copy of one RGB frame."""
+        if not len(boxes):
+            return pixels
+        s = self.settings
+        plan = RedactionPlan.from_detections(boxes, s.redact, s.mask_scale, s.shape, s.fill_color)
+        return apply_plan(pixels, plan)
+
     def write(self, source: Path, dest: Path, info: VideoInfo, timeline: FaceTimeline,
-              progress: ProgressCallback | None = None) -> int:
+              progress: ProgressCallback | None = None, judge: FrameJudge | None = None) -> int:
+        """Pass 2: decode again, cover ``timeline``'s regions, encode into ``dest``.
+
+        With a ``judge``, frames it wants are judged before they are encoded,
+        and what it finds is covered in them and in ``judge.window`` frames
+        either side (added to ``timeline.extra``).
+        """
         s = self.settings
         opts = EncodeOptions(crf=s.crf, preset=s.preset, keep_audio=s.keep_audio)
+        window = judge.window if judge is not None else 0
+        held: deque[tuple[int, int, np.ndarray]] = deque()  # judged, not yet encoded
         written = 0
         with atomic_output(dest) as tmp, VideoReader(
             source, keep_audio=s.keep_audio, limit=timeline.frames
         ) as reader:
             writer = VideoWriter(tmp, dest.suffix, info.width, info.height, info.time_base,
                                  info.frame_rate, opts, reader.audio_stream)
+
+            def encode(index: int, pts: int, pixels: np.ndarray) -> None:
+                nonlocal written
+                if judge is not None:
+                    judge.encoded(index, pixels, timeline.boxes(index))
+                writer.write(pixels, pts)
+                written += 1
+                if progress:
+                    progress(VideoProgress("redact", written, timeline.frames))
+
             try:
                 for item in reader:
                     if not isinstance(item, VideoFrame):
@@ -200,21 +259,22 @@ class VideoRedactor:
                         raise IncompleteRedactionError(
                             "the video decoded differently the second time; nothing was written"
                         )
-                    pixels = item.rgb()
-                    if pixels.shape[:2] != (info.height, info.width):
+                    original = item.rgb()
+                    if original.shape[:2] != (info.height, info.width):
                         raise IncompleteRedactionError(
                             "the frame size changes inside the video; this is not supported"
                         )
-                    boxes = timeline.boxes(i)
-                    if len(boxes):
-                        plan = RedactionPlan.from_detections(
-                            boxes, s.redact, s.mask_scale, s.shape, s.fill_color
-                        )
-                        pixels = apply_plan(pixels, plan)
-                    writer.write(pixels, item.pts)
-                    written += 1
-                    if progress:
-                        progress(VideoProgress("redact", written, timeline.frames))
+                    pixels = self.redact(original, timeline.boxes(i))
+                    if judge is not None and judge.wants(i):
+                        while len(found := judge.judge(i, original, pixels, timeline.boxes(i))):
+                            grown = found.grown(REPAIR_GROWTH)
+                            self._cover_around(timeline, i, grown, window, held)
+                            pixels = self.redact(original, timeline.boxes(i))
+                    held.append((i, item.pts, pixels))
+                    while len(held) > window:
+                        encode(*held.popleft())
+                while held:
+                    encode(*held.popleft())
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -226,8 +286,22 @@ class VideoRedactor:
                 )
         return written
 
-    def run(self, source: Path, dest: Path,
-            progress: ProgressCallback | None = None) -> VideoOutcome:
+    def _cover_around(self, timeline: FaceTimeline, index: int, boxes: Detections,
+                      window: int, held: deque[tuple[int, int, np.ndarray]]) -> None:
+        """Cover ``boxes`` from ``window`` frames before ``index`` to ``window``
+        after, within its shot: in frames still held back and in the timeline."""
+        shot = timeline.shots[index]
+        for j in range(max(0, index - window), min(timeline.frames, index + window + 1)):
+            if timeline.shots[j] == shot and j != index:
+                timeline.extra[j].extend(boxes.boxes)
+        timeline.extra[index].extend(boxes.boxes)
+        for k, (j, pts, pixels) in enumerate(held):
+            if j >= index - window and timeline.shots[j] == shot:
+                held[k] = (j, pts, self.redact(pixels, boxes))
+
+    def run(self, source: Path, dest: Path, progress: ProgressCallback | None = None,
+            judge_for: Callable[[FaceTimeline], FrameJudge] | None = None) -> VideoOutcome:
+        """Both passes; ``judge_for(timeline)`` gives the judge for pass 2 (verification)."""
         info = probe_video(source)
         dest = output_path(dest)
         timeline = self.find_faces(source, info, progress)
@@ -246,10 +320,12 @@ class VideoRedactor:
             )
         if timeline.frames == 0:
             raise CorruptMediaError("the video has no decodable frames")
-        frames = self.write(source, dest, info, timeline, progress)
+        judge = judge_for(timeline) if judge_for is not None else None
+        frames = self.write(source, dest, info, timeline, progress, judge)
         firsts = [t.boxes[0] for t in timeline.tracks]
         faces = Detections.from_boxes(np.stack(firsts)) if firsts else Detections.empty()
-        return VideoOutcome(dest, frames, info.width, info.height, faces, warnings, timeline)
+        return VideoOutcome(dest, frames, info.width, info.height, faces, warnings, timeline,
+                            judge)
 
 
 def output_path(dest: Path) -> Path:
