@@ -496,3 +496,22 @@ def test_video_read_back_catches_a_wrong_frame(
     assert "frame 5: the written frame is not the one judged" in reasons
     assert "frame 5: the region at" in reasons and "is not filled" in reasons
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_video_head_cover(shared_data: Path, tmp_path: Path) -> None:
+    """``--cover head`` on video: the hair above the face is filled in every frame."""
+    from unseen.cover import HEAD_TOP
+
+    src, face = portrait_clip(tmp_path / "in.mp4", shared_data, frames=6)
+    x1, y1, x2, y2 = face
+    hair = (round((x1 + x2) / 2) - 3, max(3, round(y1 - HEAD_TOP * (y2 - y1) * 0.55)))
+    for cover, filled in (("face", False), ("head", True)):
+        res = Anonymizer(Settings(cover=cover, verify="off")).file(
+            src, tmp_path / cover / "out.mp4")
+        assert res.status == "written", res.error
+        for fb in read_frames(Path(res.output or "")):
+            if fb.index not in (0, 2, 4):  # frames with a detection (others are padded)
+                continue
+            patch = fb.rgb()[hair[1] - 3:hair[1] + 3, hair[0]:hair[0] + 6].astype(float)
+            black = bool(patch.max() < 30 and patch.std() < 3)  # dark hair is not flat
+            assert black is filled, (cover, fb.index, patch.max(), patch.std())

@@ -37,6 +37,10 @@ BODY_WITHOUT_SEGMENTER = (
     "(pip install --no-deps mediapipe==0.10.21) to cover people whose face is not seen"
 )
 
+VIDEO_BODIES = ("in videos, bodies are covered below detected faces only "
+                "(the person model does not run on video frames yet)")
+VIDEO_PLATES = "licence plates are not covered in videos yet"
+
 
 class Anonymizer:
     """Finds and removes faces with one set of settings and loaded models."""
@@ -208,6 +212,10 @@ class Anonymizer:
         result.warnings.extend(done.warnings)
         if self.settings.redact != "fill":
             result.warnings.append(WEAK_METHOD_WARNING.format(method=self.settings.redact))
+        if self.settings.cover == "body":
+            result.warnings.append(VIDEO_BODIES)
+        if self.settings.plates:
+            result.warnings.append(VIDEO_PLATES)
         result.status = "written"
         if self.settings.verify != "off":
             from unseen.verify_video import verify_video

@@ -85,6 +85,7 @@ class VideoJudge:
         s = engine.settings
         self.adversary = engine.adversary
         self._plan = engine.plan
+        self._regions = engine.video_redactor.regions
         self._fill = s.redact == "fill"
         self._fill_color = np.array(s.fill_color, np.float32)
         self.window = max(1, s.video_verify_every)
@@ -135,7 +136,7 @@ class VideoJudge:
             return Detections.empty()
         return Detections.from_boxes(missed)
 
-    def encoded(self, index: int, pixels: NDArray[np.uint8], covered: Detections) -> None:
+    def encoded(self, index: int, pixels: NDArray[np.uint8]) -> None:
         if index in self.frames:
             thumb = cv2.resize(pixels, MARK_SIZE, interpolation=cv2.INTER_AREA)
             self._marks[index] = _Mark(thumb.astype(np.float32))
@@ -199,10 +200,10 @@ class VideoJudge:
         """Filled regions of frame ``index`` that the written frame does not show
         filled: each blob of at least `MIN_FILL_CHECK_PX` squared pixels inside
         the (eroded) fill that differs from the fill colour is an unsafe finding."""
-        regions = self._plan(self.timeline.boxes(index))
+        h, w = pixels.shape[:2]
+        regions = self._plan(self._regions(self.timeline, index, w, h))
         if not regions.regions:
             return 0
-        h, w = pixels.shape[:2]
         inner = cv2.erode(regions.mask(h, w).astype(np.uint8), _ERODE)
         lo = np.clip(self._fill_color - FILL_TOLERANCE, 0, 255)
         hi = np.clip(self._fill_color + FILL_TOLERANCE, 0, 255)

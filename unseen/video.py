@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from unseen.cover import cover_regions
 from unseen.detect.multiscale import MultiScaleDetector, Pass
 from unseen.detections import Detections
 from unseen.errors import CorruptMediaError, IncompleteRedactionError
@@ -56,11 +57,12 @@ class FrameJudge(Protocol):
 
     def judge(self, index: int, original: np.ndarray, redacted: np.ndarray,
               covered: Detections) -> Detections:
-        """Faces still visible in ``redacted`` (RGB) that should be covered now."""
+        """Faces still visible in ``redacted`` (RGB, with the ``covered``
+        regions redacted) that should be covered now."""
         ...
 
-    def encoded(self, index: int, pixels: np.ndarray, covered: Detections) -> None:
-        """Frame ``index`` goes to the encoder as ``pixels``, with these regions covered."""
+    def encoded(self, index: int, pixels: np.ndarray) -> None:
+        """Frame ``index`` goes to the encoder as ``pixels``."""
         ...
 
 
@@ -213,12 +215,19 @@ class VideoRedactor:
         return dets.transformed(info.width / tw, info.height / th)
 
     # pass 2 ---------------------------------------------------------------
-    def redact(self, pixels: np.ndarray, boxes: Detections) -> np.ndarray:
+    def regions(self, timeline: FaceTimeline, index: int, width: int, height: int
+                ) -> Detections:
+        """Everything to cover in frame ``index``: its faces (detected, filled,
+        padded) plus heads, bodies and crowd bands as the settings ask."""
+        return cover_regions(timeline.boxes(index), width, height, self.settings)
+
+    def redact(self, pixels: np.ndarray, regions: Detections) -> np.ndarray:
         """A redacted copy of one RGB frame."""
-        if not len(boxes):
+        if not len(regions):
             return pixels
         s = self.settings
-        plan = RedactionPlan.from_detections(boxes, s.redact, s.mask_scale, s.shape, s.fill_color)
+        plan = RedactionPlan.from_detections(regions, s.redact, s.mask_scale, s.shape,
+                                             s.fill_color)
         return apply_plan(pixels, plan)
 
     def write(self, source: Path, dest: Path, info: VideoInfo, timeline: FaceTimeline,
@@ -243,7 +252,7 @@ class VideoRedactor:
             def encode(index: int, pts: int, pixels: np.ndarray) -> None:
                 nonlocal written
                 if judge is not None:
-                    judge.encoded(index, pixels, timeline.boxes(index))
+                    judge.encoded(index, pixels)
                 writer.write(pixels, pts)
                 written += 1
                 if progress:
@@ -264,12 +273,14 @@ class VideoRedactor:
                         raise IncompleteRedactionError(
                             "the frame size changes inside the video; this is not supported"
                         )
-                    pixels = self.redact(original, timeline.boxes(i))
+                    regions = self.regions(timeline, i, info.width, info.height)
+                    pixels = self.redact(original, regions)
                     if judge is not None and judge.wants(i):
-                        while len(found := judge.judge(i, original, pixels, timeline.boxes(i))):
+                        while len(found := judge.judge(i, original, pixels, regions)):
                             grown = found.grown(REPAIR_GROWTH)
                             self._cover_around(timeline, i, grown, window, held)
-                            pixels = self.redact(original, timeline.boxes(i))
+                            regions = self.regions(timeline, i, info.width, info.height)
+                            pixels = self.redact(original, regions)
                     held.append((i, item.pts, pixels))
                     while len(held) > window:
                         encode(*held.popleft())
