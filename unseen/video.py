@@ -278,7 +278,8 @@ class VideoRedactor:
                     if judge is not None and judge.wants(i):
                         while len(found := judge.judge(i, original, pixels, regions)):
                             grown = found.grown(REPAIR_GROWTH)
-                            self._cover_around(timeline, i, grown, window, held)
+                            self._cover_around(timeline, i, grown, window, held,
+                                               info.width, info.height)
                             regions = self.regions(timeline, i, info.width, info.height)
                             pixels = self.redact(original, regions)
                     held.append((i, item.pts, pixels))
@@ -298,17 +299,18 @@ class VideoRedactor:
         return written
 
     def _cover_around(self, timeline: FaceTimeline, index: int, boxes: Detections,
-                      window: int, held: deque[tuple[int, int, np.ndarray]]) -> None:
+                      window: int, held: deque[tuple[int, int, np.ndarray]],
+                      width: int, height: int) -> None:
         """Cover ``boxes`` from ``window`` frames before ``index`` to ``window``
-        after, within its shot: in frames still held back and in the timeline."""
+        after, within its shot: added to the timeline, and drawn again into the
+        frames still held back (all their regions: new faces can turn on crowd cover)."""
         shot = timeline.shots[index]
         for j in range(max(0, index - window), min(timeline.frames, index + window + 1)):
-            if timeline.shots[j] == shot and j != index:
+            if timeline.shots[j] == shot:
                 timeline.extra[j].extend(boxes.boxes)
-        timeline.extra[index].extend(boxes.boxes)
         for k, (j, pts, pixels) in enumerate(held):
             if j >= index - window and timeline.shots[j] == shot:
-                held[k] = (j, pts, self.redact(pixels, boxes))
+                held[k] = (j, pts, self.redact(pixels, self.regions(timeline, j, width, height)))
 
     def run(self, source: Path, dest: Path, progress: ProgressCallback | None = None,
             judge_for: Callable[[FaceTimeline], FrameJudge] | None = None) -> VideoOutcome:
