@@ -515,3 +515,25 @@ def test_video_head_cover(shared_data: Path, tmp_path: Path) -> None:
             patch = fb.rgb()[hair[1] - 3:hair[1] + 3, hair[0]:hair[0] + 6].astype(float)
             black = bool(patch.max() < 30 and patch.std() < 3)  # dark hair is not flat
             assert black is filled, (cover, fb.index, patch.max(), patch.std())
+
+
+def test_check_command_judges_a_video_pair(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``unseen check ORIGINAL.mp4 OUTPUT.mp4`` on another tool's video: every
+    10th frame and the last are judged, and the uncovered face is named by frame."""
+    import json
+
+    from unseen.cli import main
+
+    orig, _ = portrait_clip(tmp_path / "orig.mp4", shared_data)
+    out, _ = portrait_clip(tmp_path / "out.mp4", shared_data, hide=range(6))
+    assert main(["check", str(orig), str(out), "--json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    faces = [r for r in doc["reasons"] if not r.startswith("metadata: ")]
+    assert faces and {r.split(":")[0] for r in faces} <= {"frame 10", "frame 11"}, faces
+    assert "3 of 12 frames checked for faces" in doc["notes"]  # 0, 10 and the last
+    covered, _ = portrait_clip(tmp_path / "covered.mp4", shared_data, hide=range(12))
+    assert main(["check", str(orig), str(covered), "--json"]) == 3  # PyAV's encoder tag
+    doc = json.loads(capsys.readouterr().out)
+    assert all(r.startswith("metadata: ") for r in doc["reasons"]), doc["reasons"]

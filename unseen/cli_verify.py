@@ -20,7 +20,7 @@ def run_check(argv: list[str]) -> int:
     p = Parser(
         prog="unseen check",
         description=(
-            "Judge an anonymized photo the way an attacker would: are faces still "
+            "Judge an anonymized photo or video the way an attacker would: are faces still "
             "detectable, does a face-recognition model still match the original person, "
             "is identifying metadata left? Exit code 0 safe, 3 unsafe."
         ),

@@ -551,9 +551,18 @@ def check_metadata(path: Path, verdict: Verdict) -> None:
 
 
 def check_files(adversary: Adversary, output: Path, original: Path | None = None) -> Verdict:
-    """The verdict on an output file, optionally against its original."""
+    """The verdict on an output file, optionally against its original. A video
+    is judged on every `VIDEO_CHECK_EVERY`-th frame and its last (``full``
+    mode: every frame); the redacted regions are what differs from the original."""
+    from unseen.media import media_kind
     from unseen.media.image import read_photo
 
+    if media_kind(output) == "video":
+        from unseen.media.video import count_frames
+
+        every = 1 if adversary.mode == "full" else VIDEO_CHECK_EVERY
+        picks = video_frames_to_check(count_frames(output), every)
+        return check_video(adversary, output, original, picks)
     out = read_photo(output).pixels
     orig = read_photo(original).pixels if original is not None else None
     verdict = adversary.check(out, orig)

@@ -145,6 +145,18 @@ def probe_video(path: Path) -> VideoInfo:
         container.close()
 
 
+def count_frames(path: Path) -> int:
+    """Video frames in the file, counted from its packets (nothing is decoded)."""
+    container = _open_input(path)
+    try:
+        stream = container.streams.video[0]
+        return sum(1 for p in container.demux(stream) if p.size)
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"the video cannot be read: {_reason(exc)}") from exc
+    finally:
+        container.close()
+
+
 def read_frames(path: Path, limit: int | None = None) -> Iterator[VideoFrame]:
     """Decode the first video stream in presentation order (see `VideoReader`)."""
     with VideoReader(path, limit=limit) as reader:
