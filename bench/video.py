@@ -24,16 +24,13 @@ import time
 from pathlib import Path
 
 import av
-import cv2
-import numpy as np
 
 from unseen.detect.retinaface import RetinaFace
-from unseen.detections import Detections, pairwise_overlap
+from unseen.evaluate import leaked_frames
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-SENSITIVE_THRESHOLD = 0.3
 
 
 def upscale(src: Path, dest: Path, width: int, height: int) -> Path:
@@ -80,54 +77,6 @@ def ceiling_fps(src: Path, dest: Path) -> float:
         for p in v.encode():
             out.mux(p)
     return n / (time.perf_counter() - start)
-
-
-def sensitive_scale(width: int, height: int) -> float:
-    """2x for small clips; bigger ones at about the same pixel count as 2x of 640x360."""
-    return 2.0 if width * height <= 0.5e6 else 2.0 * float(np.sqrt(0.23e6 / (width * height)))
-
-
-def _overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return pairwise_overlap(a, b, of="smaller")
-
-
-def _mostly_fill(image: np.ndarray, box: np.ndarray, level: int = 24) -> bool:
-    """The centre of ``box`` is mostly solid black: the detector fired on a cover."""
-    x1, y1, x2, y2 = box
-    w, h = x2 - x1, y2 - y1
-    cx1, cy1 = int(max(0, x1 + 0.2 * w)), int(max(0, y1 + 0.2 * h))
-    cx2, cy2 = int(min(image.shape[1], x2 - 0.2 * w)), int(min(image.shape[0], y2 - 0.2 * h))
-    centre = image[cy1:cy2, cx1:cx2]
-    return centre.size > 0 and float((centre.max(axis=2) <= level).mean()) >= 0.5
-
-
-def leaked_frames(original: Path, output: Path, detector: RetinaFace) -> list[int]:
-    """Output frames where the sensitive detector finds a face it also finds in the input.
-
-    Hits whose centre is mostly solid black are the cover itself, not a face.
-    Outputs with another frame size (deface pads) are resized to the input's.
-    """
-    leaks = []
-    with av.open(str(original)) as a, av.open(str(output)) as b:
-        scale = 0.0
-        for i, (fa, fb) in enumerate(zip(a.decode(video=0), b.decode(video=0), strict=False)):
-            img_a = fa.to_ndarray(format="rgb24")
-            img_b = fb.to_ndarray(format="rgb24")
-            h, w = img_a.shape[:2]
-            if img_b.shape != img_a.shape:
-                img_b = cv2.resize(img_b, (w, h), interpolation=cv2.INTER_AREA)
-            scale = scale or sensitive_scale(w, h)
-            out = detector.detect_at(img_b, SENSITIVE_THRESHOLD, scale)
-            if not len(out):
-                continue
-            keep = np.array([not _mostly_fill(img_b, box) for box in out.boxes], bool)
-            out = out.filter(keep)
-            if not len(out):
-                continue
-            found: Detections = detector.detect_at(img_a, SENSITIVE_THRESHOLD, scale)
-            if len(found) and (_overlap_of_smaller(out.boxes, found.boxes) >= 0.5).any():
-                leaks.append(i)
-    return leaks
 
 
 def run_deface(src: Path, dest: Path) -> tuple[float, str | None]:

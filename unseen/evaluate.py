@@ -1,14 +1,21 @@
 """How well an output covers ground-truth faces: the measure that the tests
 and `bench/` scripts share. A face counts as protected when the central 60 %
-of its ground-truth box is at least 90 % changed in a lossless output.
+of its ground-truth box is at least 90 % changed in a lossless output. For
+videos, without ground truth: `leaked_frames`, the frames in which a
+sensitive detector still finds a face that it finds in the input.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from unseen.detect.retinaface import RetinaFace
 
 BUCKETS: tuple[tuple[float, float, str], ...] = (
     (0, 10, "<10"),
@@ -84,3 +91,59 @@ def torso_box(box: Sequence[float], width: int, height: int) -> list[float] | No
     """The torso directly below a face: one face wide, two faces tall, clipped."""
     x, y, w, h = box
     return _clipped(x, y + h, x + w, y + 3 * h, width, height)
+
+
+# videos: frames where a sensitive detector still finds a face ---------------------
+SENSITIVE_THRESHOLD = 0.3
+"""RetinaFace score that the video leak count looks at (low: sensitive)."""
+
+
+def sensitive_scale(width: int, height: int) -> float:
+    """2x for small clips; bigger ones at about the same pixel count as 2x of 640x360."""
+    return 2.0 if width * height <= 0.5e6 else 2.0 * float(np.sqrt(0.23e6 / (width * height)))
+
+
+def mostly_fill(image: NDArray[np.uint8], box: Sequence[float], level: int = 24) -> bool:
+    """The centre of ``box`` is mostly solid black: the detector fired on a cover."""
+    x1, y1, x2, y2 = box
+    w, h = x2 - x1, y2 - y1
+    cx1, cy1 = int(max(0, x1 + 0.2 * w)), int(max(0, y1 + 0.2 * h))
+    cx2, cy2 = int(min(image.shape[1], x2 - 0.2 * w)), int(min(image.shape[0], y2 - 0.2 * h))
+    centre = image[cy1:cy2, cx1:cx2]
+    return centre.size > 0 and float((centre.max(axis=2) <= level).mean()) >= 0.5
+
+
+def leaked_frames(original: Path, output: Path, detector: RetinaFace | None = None
+                  ) -> list[tuple[int, NDArray[np.float32]]]:
+    """Output frames where RetinaFace (upscaled, threshold 0.3) finds a face that
+    it also finds at the same place in the input frame, with those boxes.
+
+    Hits whose centre is mostly solid black are the cover itself, not a face.
+    Outputs of another frame size (deface pads) are resized to the input's.
+    """
+    import cv2
+
+    from unseen.detect.retinaface import RetinaFace
+    from unseen.detections import pairwise_overlap
+    from unseen.media.video import read_frames
+
+    detector = detector or RetinaFace()
+    leaks = []
+    scale = 0.0
+    for fa, fb in zip(read_frames(original), read_frames(output), strict=False):
+        a, b = fa.rgb(), fb.rgb()
+        h, w = a.shape[:2]
+        if b.shape != a.shape:
+            b = np.asarray(cv2.resize(b, (w, h), interpolation=cv2.INTER_AREA), np.uint8)
+        scale = scale or sensitive_scale(w, h)
+        out = detector.detect_at(b, SENSITIVE_THRESHOLD, scale)
+        out = out.filter(np.array([not mostly_fill(b, box) for box in out.boxes], bool))
+        if not len(out):
+            continue
+        found = detector.detect_at(a, SENSITIVE_THRESHOLD, scale)
+        if not len(found):
+            continue
+        hit = (pairwise_overlap(out.boxes, found.boxes, of="smaller") >= 0.5).any(axis=1)
+        if hit.any():
+            leaks.append((fa.index, out.boxes[hit]))
+    return leaks
