@@ -507,3 +507,23 @@ def test_check_command_judges_a_video_pair(
     assert main(["check", str(orig), str(covered), "--json"]) == 3  # PyAV's encoder tag
     doc = json.loads(capsys.readouterr().out)
     assert all(r.startswith("metadata: ") for r in doc["reasons"]), doc["reasons"]
+
+
+def test_video_recognisable_blur_is_filled_over_its_track(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blur too weak for the recogniser (sigma 1/50 of the face width here) is
+    found by re-identification, and the face's whole track is filled instead."""
+    src, face = portrait_clip(tmp_path / "in.mp4", shared_data)
+    monkeypatch.setattr("unseen.redact.BLUR_SIGMA_PER_WIDTH", 0.02)
+    res = Anonymizer(Settings(redact="blur", video_verify_every=5)).file(
+        src, tmp_path / "out" / "in.mp4")
+    assert res.status == "written" and res.verdict is not None and res.verdict.safe, res.error
+    assert any("still recognisable after blur; their tracks were filled" in w
+               for w in res.warnings), res.warnings
+    assert any("still matches the original person" in m for m in res.verdict.repaired)
+    x1, y1, x2, y2 = (round(v) for v in face)
+    cx, cy, q = (x1 + x2) // 2, (y1 + y2) // 2, (x2 - x1) // 4
+    for fb in read_frames(Path(res.output or "")):
+        centre = fb.rgb()[cy - q:cy + q, cx - q:cx + q].astype(float)
+        assert centre.max() < 30 and centre.std() < 3, (fb.index, centre.max(), centre.std())

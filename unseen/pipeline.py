@@ -221,7 +221,7 @@ class Anonymizer:
             from unseen.verify_video import verify_video
 
             try:
-                verify_video(self, done, result)
+                verify_video(self, source, done, result)
             except BaseException:
                 done.output.unlink(missing_ok=True)  # fail closed: unjudged is undelivered
                 result.output = None

@@ -47,11 +47,12 @@ MIN_FILL_CHECK_PX = 8
 pixels are compression noise, and too few to show a face)."""
 
 
-def reid_frames(tracks: list[Track], frames: set[int]) -> dict[int, list[NDArray[np.float32]]]:
+def reid_frames(tracks: list[Track], frames: set[int]
+                ) -> dict[int, list[tuple[Track, NDArray[np.float32]]]]:
     """Where each track is re-identified: the judged frame in which its
     detection is largest (adding its largest detection's frame to ``frames``
-    when none of its detections is judged). Returns frame -> boxes."""
-    plan: dict[int, list[NDArray[np.float32]]] = {}
+    when none of its detections is judged). Returns frame -> (track, box)."""
+    plan: dict[int, list[tuple[Track, NDArray[np.float32]]]] = {}
     for t in tracks:
         strong = [k for k, sc in enumerate(t.scores or [1.0] * len(t.frames))
                   if sc >= REID_MIN_SCORE]
@@ -62,7 +63,7 @@ def reid_frames(tracks: list[Track], frames: set[int]) -> dict[int, list[NDArray
         pool = judged or strong
         k = max(pool, key=lambda k: height[strong.index(k)])
         frames.add(t.frames[k])
-        plan.setdefault(t.frames[k], []).append(t.boxes[k])
+        plan.setdefault(t.frames[k], []).append((t, t.boxes[k]))
     return plan
 
 
@@ -111,7 +112,7 @@ class VideoJudge:
         h, w = redacted.shape[:2]
         faces = Detections.empty()
         if rounds == 0 and index in self._reid:
-            faces = Detections.from_boxes(np.stack(self._reid[index]))
+            faces = Detections.from_boxes(np.stack([b for _, b in self._reid[index]]))
         one = self.adversary.check(redacted, original, self._plan(covered).mask(h, w), faces,
                                    video=True)
         found = [replace(f, message=f"frame {index:,}: {f.message}", frame=index)
@@ -140,6 +141,17 @@ class VideoJudge:
         if index in self.frames:
             thumb = cv2.resize(pixels, MARK_SIZE, interpolation=cv2.INTER_AREA)
             self._marks[index] = _Mark(thumb.astype(np.float32))
+
+    def tracks_of(self, findings: list[Finding]) -> list[Track]:
+        """The tracks whose re-identification gave these findings."""
+        found: dict[int, Track] = {}
+        for f in findings:
+            if f.frame is None or f.box is None:
+                continue
+            for t, box in self._reid.get(f.frame, []):
+                if np.allclose(box, f.box, atol=1.0):
+                    found[t.id] = t
+        return list(found.values())
 
     # after writing -----------------------------------------------------------------
     def finish(self, output: Path) -> Verdict:
@@ -229,25 +241,41 @@ _ERODE = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
 inside of a fill (3 px in) is held to the fill colour."""
 
 
-def verify_video(engine: Anonymizer, outcome: VideoOutcome, result: FileResult) -> None:
+def verify_video(engine: Anonymizer, source: Path, outcome: VideoOutcome,
+                 result: FileResult) -> None:
     """Finish the judge that saw pass 2; deliver, mark or withhold the video.
 
-    Faces found in the stream were covered there; a face still found after
-    `MAX_REPAIRS` rounds, a re-identified face (blur or pixelate too weak:
-    ``--redact fill`` is the remedy) or a written file that differs from what
-    was judged makes the video unsafe.
+    Faces found in the stream were covered there. Faces that blur or pixelate
+    left recognisable are filled over their whole track instead, and the
+    video written and judged once more. A face still found after
+    `MAX_REPAIRS` rounds, a face still recognised, or a written file that
+    differs from what was judged makes the video unsafe.
     """
+    from unseen.media.video import probe_video
+
     judge = outcome.judge
     if not isinstance(judge, VideoJudge):  # pragma: no cover - the pipeline always sets one
         raise TypeError("the video was written without a judge")
     verdict = judge.finish(outcome.output)
-    if verdict.repaired:
+    repaired = list(verdict.repaired)
+    method = engine.settings.redact
+    known = [f for f in verdict.findings if f.kind == "reidentified" and f.severity == "unsafe"]
+    tracks = judge.tracks_of(known) if method != "fill" else []
+    if tracks and outcome.timeline is not None:
+        for t in tracks:
+            outcome.timeline.fill_track(t)
+        result.warnings.append(f"{len(tracks)} face(s) were still recognisable after {method}; "
+                               "their tracks were filled instead")
+        judge = VideoJudge(engine, outcome.timeline)
+        engine.video_redactor.write(source, outcome.output, probe_video(source),
+                                    outcome.timeline, None, judge)
+        verdict = judge.finish(outcome.output)
+        repaired += [f.message for f in known] + verdict.repaired
+        verdict.repaired = repaired
+    found = [m for m in verdict.repaired if "still detectable" in m]
+    if found:
         result.warnings.append(
-            f"verification found {len(verdict.repaired)} more face(s) while writing; covered "
+            f"verification found {len(found)} more face(s) while writing; covered "
             f"them for {judge.window} frames either side"
-        )
-    if any(f.kind == "reidentified" and f.severity == "unsafe" for f in verdict.findings):
-        result.warnings.append(
-            f"faces were still recognisable after {engine.settings.redact}; use --redact fill"
         )
     deliver(verdict, outcome.output, result, engine.settings.allow_unsafe)

@@ -90,11 +90,25 @@ class FaceTimeline:
     key_frames: int = 0
     tracks: list[Track] = field(default_factory=list)
     extra: list[list[np.ndarray]] = field(default_factory=list)
+    fill: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    """Boxes per frame covered with ``fill`` whatever the method (faces that
+    blur or pixelate left recognisable)."""
+    policy: CoverPolicy = field(default_factory=CoverPolicy)
+    """How tracks were padded and filled (to do the same for a track later)."""
     error: str | None = None
 
     @property
     def frames(self) -> int:
         return len(self.pts)
+
+    def fill_track(self, track: Track) -> None:
+        """Cover ``track`` with ``fill`` in every frame it covers (detections,
+        gaps and padding)."""
+        for f, box in zip(track.frames, track.boxes, strict=True):
+            self.fill.setdefault(f, []).append(box)
+        for f, boxes in enumerate(cover_boxes([track], self.shots, self.policy)):
+            if boxes:
+                self.fill.setdefault(f, []).extend(boxes)
 
     def boxes(self, index: int) -> Detections:
         """Every region to cover in frame ``index``: detections plus track fill/padding."""
@@ -199,6 +213,7 @@ class VideoRedactor:
         pad = max(s.track_pad_frames, s.video_keyframe_interval, s.video_detect_stride)
         policy = CoverPolicy(pad_before=pad, pad_after=pad, max_fill_gap=tracker.max_gap)
         timeline.extra = cover_boxes(timeline.tracks, timeline.shots, policy)
+        timeline.policy = policy
         return timeline
 
     def _run(self, image: np.ndarray, passes: list[Pass]) -> Detections:
@@ -221,14 +236,20 @@ class VideoRedactor:
         padded) plus heads, bodies and crowd bands as the settings ask."""
         return cover_regions(timeline.boxes(index), width, height, self.settings)
 
-    def redact(self, pixels: np.ndarray, regions: Detections) -> np.ndarray:
-        """A redacted copy of one RGB frame."""
-        if not len(regions):
-            return pixels
+    def redact(self, pixels: np.ndarray, regions: Detections,
+               filled: list[np.ndarray] | None = None) -> np.ndarray:
+        """A redacted copy of one RGB frame; ``filled`` boxes are filled
+        whatever the method."""
         s = self.settings
-        plan = RedactionPlan.from_detections(regions, s.redact, s.mask_scale, s.shape,
-                                             s.fill_color)
-        return apply_plan(pixels, plan)
+        if len(regions):
+            plan = RedactionPlan.from_detections(regions, s.redact, s.mask_scale, s.shape,
+                                                 s.fill_color)
+            pixels = apply_plan(pixels, plan)
+        if filled:
+            plan = RedactionPlan.from_detections(Detections.from_boxes(np.stack(filled)), "fill",
+                                                 s.mask_scale, s.shape, s.fill_color)
+            pixels = apply_plan(pixels, plan)
+        return pixels
 
     def write(self, source: Path, dest: Path, info: VideoInfo, timeline: FaceTimeline,
               progress: ProgressCallback | None = None, judge: FrameJudge | None = None) -> int:
@@ -274,14 +295,14 @@ class VideoRedactor:
                             "the frame size changes inside the video; this is not supported"
                         )
                     regions = self.regions(timeline, i, info.width, info.height)
-                    pixels = self.redact(original, regions)
+                    pixels = self.redact(original, regions, timeline.fill.get(i))
                     if judge is not None and judge.wants(i):
                         while len(found := judge.judge(i, original, pixels, regions)):
                             grown = found.grown(REPAIR_GROWTH)
                             self._cover_around(timeline, i, grown, window, held,
                                                info.width, info.height)
                             regions = self.regions(timeline, i, info.width, info.height)
-                            pixels = self.redact(original, regions)
+                            pixels = self.redact(original, regions, timeline.fill.get(i))
                     held.append((i, item.pts, pixels))
                     while len(held) > window:
                         encode(*held.popleft())
@@ -310,7 +331,8 @@ class VideoRedactor:
                 timeline.extra[j].extend(boxes.boxes)
         for k, (j, pts, pixels) in enumerate(held):
             if j >= index - window and timeline.shots[j] == shot:
-                held[k] = (j, pts, self.redact(pixels, self.regions(timeline, j, width, height)))
+                held[k] = (j, pts, self.redact(pixels, self.regions(timeline, j, width, height),
+                                               timeline.fill.get(j)))
 
     def run(self, source: Path, dest: Path, progress: ProgressCallback | None = None,
             judge_for: Callable[[FaceTimeline], FrameJudge] | None = None) -> VideoOutcome:
