@@ -59,12 +59,12 @@ def anonymize_parser() -> Parser:
     p = Parser(
         prog="unseen",
         description=(
-            "Remove every face from photos before publishing them. Outputs carry no "
+            "Remove every face from photos and videos before publishing them. Outputs carry no "
             "metadata; originals are never changed. Runs offline."
         ),
         epilog="Other commands: " + ", ".join(f"unseen {k}" for k in SUBCOMMANDS),
     )
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos or folders")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos, videos or folders")
     p.add_argument(
         "-o",
         "--output",
