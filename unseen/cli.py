@@ -64,7 +64,8 @@ def anonymize_parser() -> Parser:
         ),
         epilog="Other commands: " + ", ".join(f"unseen {k}" for k in SUBCOMMANDS),
     )
-    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photos, videos or folders")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                   help="photos, videos or folders")
     p.add_argument(
         "-o",
         "--output",
