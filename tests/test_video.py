@@ -527,3 +527,38 @@ def test_video_recognisable_blur_is_filled_over_its_track(
     for fb in read_frames(Path(res.output or "")):
         centre = fb.rgb()[cy - q:cy + q, cx - q:cx + q].astype(float)
         assert centre.max() < 30 and centre.std() < 3, (fb.index, centre.max(), centre.std())
+
+
+@pytest.mark.parametrize("suffix", [".mkv", ".webm", ".mov"])
+def test_other_containers_keep_timestamps_verified(
+    shared_data: Path, tmp_path: Path, suffix: str
+) -> None:
+    """Matroska and WebM store 1 ms ticks: every frame keeps its time to the
+    tick (the read-back caught frames written 12x too late before the fix)."""
+    src, _ = portrait_clip(tmp_path / "in.mp4", shared_data)
+    res = Anonymizer(Settings(video_verify_every=5)).file(src, tmp_path / "out" / f"in{suffix}")
+    assert res.status == "written" and res.verdict is not None and res.verdict.safe, res.error
+    out = Path(res.output or "")
+    assert out.suffix == suffix
+    got, want = timestamps(out), timestamps(src)
+    assert len(got) == len(want)
+    assert max(abs(float(a - b)) for a, b in zip(got, want, strict=True)) <= 0.001
+
+
+def test_avi_input_is_written_as_mp4(tmp_path: Path) -> None:
+    """AVI keeps no presentation times, so an AVI input comes out as MP4."""
+    src = tmp_path / "in.avi"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("mpeg4", rate=25)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        for i in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 40, np.uint8),
+                                               format="rgb24")
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    res = Anonymizer(Settings(verify="off")).file(src, tmp_path / "out" / "in.avi")
+    assert res.status == "written", res.error
+    assert Path(res.output or "").name == "in.mp4"
+    assert len(timestamps(Path(res.output or ""))) == 5

@@ -11,6 +11,7 @@ import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
@@ -87,6 +88,8 @@ class FaceTimeline:
     detections: list[Detections] = field(default_factory=list)
     shots: list[int] = field(default_factory=list)
     pts: list[int] = field(default_factory=list)
+    time_base: Fraction = Fraction(1, 90000)
+    """Of ``pts`` (the input video stream's)."""
     key_frames: int = 0
     tracks: list[Track] = field(default_factory=list)
     extra: list[list[np.ndarray]] = field(default_factory=list)
@@ -203,6 +206,7 @@ class VideoRedactor:
                     timeline.detections.append(dets)
                     timeline.shots.append(shot)
                     timeline.pts.append(vf.pts)
+                    timeline.time_base = vf.time_base
                     if progress:
                         progress(VideoProgress("detect", vf.index + 1, info.frames))
         except CorruptMediaError as exc:

@@ -24,8 +24,10 @@ from unseen.errors import CorruptMediaError, OutputError, TooLargeError, Unsuppo
 RGBFrame = NDArray[np.uint8]
 
 # Output container by file suffix; anything else is written as MP4.
+# AVI is not written: it keeps no presentation times, so variable frame
+# rates and exact timestamps cannot survive in it (AVI input becomes MP4).
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska",
-              ".webm": "webm", ".avi": "avi"}
+              ".webm": "webm"}
 WEBM_VIDEO_CODEC = "libvpx-vp9"
 MAX_PIXELS_PER_FRAME = 40_000_000  # 8K is 33 MP; larger declared sizes are refused
 
@@ -268,6 +270,7 @@ class VideoWriter:
         v.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
         v.time_base = time_base
         v.codec_context.time_base = time_base
+        self._time_base = time_base
         v.codec_context.flags |= Flags.bitexact
         if codec == "libx264":
             v.options = {"crf": str(options.crf), "preset": options.preset}
@@ -300,7 +303,9 @@ class VideoWriter:
     def write(self, pixels: RGBFrame, pts: int) -> None:
         frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
         frame.pts = pts
-        frame.time_base = self._video.time_base
+        # The input's time base: the stream's own may change when the muxer
+        # writes its header (Matroska and WebM switch to 1 ms).
+        frame.time_base = self._time_base
         self._mux_video(self._video.encode(frame))
         self.frames += 1
 
