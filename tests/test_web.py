@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import trimmed_clip
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
@@ -275,25 +276,6 @@ def test_server_binds_loopback_only() -> None:
 # video -----------------------------------------------------------------------------
 
 
-def _trimmed_clip(src: Path, dest: Path, frames: int) -> Path:
-    """The first ``frames`` frames of a real clip, re-encoded (no audio)."""
-    import av
-
-    from unseen.media.video import read_frames
-
-    with av.open(str(dest), "w") as c:
-        v = c.add_stream("libx264", rate=30)
-        for i, vf in enumerate(read_frames(src, limit=frames)):
-            img = vf.rgb()
-            if i == 0:
-                v.width, v.height, v.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
-            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-    return dest
-
-
 def _wait(client: TestClient, path: str, done: Any, seconds: float = 240) -> dict[str, Any]:
     import time
 
@@ -315,7 +297,7 @@ def test_video_tracks_delete_add_export(
 
     folder, out = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
-    _trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", folder / "clip.mp4", 24)
+    trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", folder / "clip.mp4", 24)
     app = create_app(folder, out, Settings(verify="off"), TOKEN, engine_factory=lambda: engine)
     client = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
     p = {"path": "clip.mp4"}

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from conftest import trimmed_clip
 
 pytest.importorskip("fastapi", reason="the review UI needs the web extra")
 pytest.importorskip("uvicorn", reason="the review UI needs the web extra")
@@ -62,24 +63,6 @@ class Running:
             return json.load(r)
 
 
-def _trimmed_clip(src: Path, dest: Path, frames: int) -> None:
-    """The first ``frames`` frames, re-encoded with a key frame every 6 (so
-    scrubbing seeks) and no audio."""
-    import av
-
-    with av.open(str(dest), "w") as c:
-        v = c.add_stream("libx264", rate=30)
-        v.options = {"g": "6", "sc_threshold": "0"}
-        for i, vf in enumerate(read_frames(src, limit=frames)):
-            img = vf.rgb()
-            if i == 0:
-                v.width, v.height, v.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
-            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-
-
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory, shared_data: Path, engine: Any
@@ -88,7 +71,7 @@ def server(
     folder, out = base / "in", base / "out"
     folder.mkdir()
     shutil.copyfile(shared_data / PHOTO, folder / "group.jpg")
-    _trimmed_clip(shared_data / CLIP, folder / "clip.mp4", CLIP_FRAMES)
+    trimmed_clip(shared_data / CLIP, folder / "clip.mp4", CLIP_FRAMES, key_every=6)
     # Unsafe outputs are kept (as *.UNSAFE.*) so that the test can look at them.
     review = make_server(
         folder, out, Settings(verify="fast", allow_unsafe=True), engine_factory=lambda: engine

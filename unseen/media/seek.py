@@ -11,30 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import av
 
-from unseen.errors import CorruptMediaError, UnsupportedFormatError
-from unseen.media.video import VideoFrame, read_frames
-
-
-def _open(path: Path) -> Any:
-    try:
-        container = av.open(str(path), mode="r")
-    except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"cannot open as video: {exc}") from exc
-    if not container.streams.video:
-        container.close()
-        raise UnsupportedFormatError("the file has no video stream")
-    return container
+from unseen.errors import CorruptMediaError
+from unseen.media.video import VideoFrame, open_input, read_frames, reason
 
 
 def frame_timestamps(path: Path) -> list[int] | None:
     """Every frame's timestamp in presentation order, from one demux pass (no
     decoding); None when some packet has no timestamp or two share one, so
     that timestamps cannot name frames."""
-    container = _open(path)
+    container = open_input(path)
     try:
         stream = container.streams.video[0]
         pts: list[int] = []
@@ -46,7 +34,7 @@ def frame_timestamps(path: Path) -> list[int] | None:
             if not packet.is_discard:  # e.g. before an MP4 edit list's start
                 pts.append(int(packet.pts))
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"the video cannot be read: {exc}") from exc
+        raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
     finally:
         container.close()
     pts.sort()
@@ -92,7 +80,7 @@ class FrameSeeker:
         return self._from_start(index)
 
     def _seek(self, index: int, target: int) -> VideoFrame | None:
-        container = _open(self.path)
+        container = open_input(self.path)
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"

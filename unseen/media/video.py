@@ -95,24 +95,26 @@ def _quarter_turns(rotation: float) -> int:
     return round(rotation / 90.0) % 4
 
 
-def _open_input(path: Path) -> Any:
+def open_input(path: Path) -> Any:
+    """An input container with a video stream (or a one-line error)."""
     try:
         container = av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"cannot open as video: {_reason(exc)}") from exc
+        raise CorruptMediaError(f"cannot open as video: {reason(exc)}") from exc
     if not container.streams.video:
         container.close()
         raise UnsupportedFormatError("the file has no video stream")
     return container
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """FFmpeg's message for an error, without the Python wrapper."""
     return str(getattr(exc, "strerror", None) or exc)
 
 
 def probe_video(path: Path) -> VideoInfo:
     """Read the stream layout and the first frame's orientation."""
-    container = _open_input(path)
+    container = open_input(path)
     try:
         stream = container.streams.video[0]
         cc = stream.codec_context
@@ -126,7 +128,7 @@ def probe_video(path: Path) -> VideoInfo:
                 width, height = frame.width, frame.height
                 break
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"cannot decode the first frame: {_reason(exc)}") from exc
+            raise CorruptMediaError(f"cannot decode the first frame: {reason(exc)}") from exc
         turns = _quarter_turns(rotation)
         if turns % 2:
             width, height = height, width
@@ -149,12 +151,12 @@ def probe_video(path: Path) -> VideoInfo:
 
 def count_frames(path: Path) -> int:
     """Video frames in the file, counted from its packets (nothing is decoded)."""
-    container = _open_input(path)
+    container = open_input(path)
     try:
         stream = container.streams.video[0]
         return sum(1 for p in container.demux(stream) if p.size)
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"the video cannot be read: {_reason(exc)}") from exc
+        raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
     finally:
         container.close()
 
@@ -175,7 +177,7 @@ class VideoReader:
     """
 
     def __init__(self, path: Path, keep_audio: bool = False, limit: int | None = None) -> None:
-        self._container = _open_input(path)
+        self._container = open_input(path)
         self.video_stream = self._container.streams.video[0]
         self.video_stream.thread_type = "AUTO"
         audio = self._container.streams.audio
@@ -218,14 +220,14 @@ class VideoReader:
                     yield VideoFrame(index, pts, tb, frame, turns)
                     index += 1
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"the video cannot be read: {_reason(exc)}") from exc
+            raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
 
 
 def _decode(stream: Any, packet: Any) -> list[Any]:
     try:
         return list(stream.codec_context.decode(packet))
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"video frame cannot be decoded: {_reason(exc)}") from exc
+        raise CorruptMediaError(f"video frame cannot be decoded: {reason(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,7 @@ class VideoWriter:
             # bitexact: no "Lavf..." writing-application tag.
             self._out = av.open(str(path), mode="w", format=fmt, options={"fflags": "+bitexact"})
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(f"cannot create the video file: {_reason(exc)}") from exc
+            raise OutputError(f"cannot create the video file: {reason(exc)}") from exc
         self._out.metadata.clear()
         codec = WEBM_VIDEO_CODEC if fmt == "webm" else "libx264"
         rate = frame_rate if frame_rate else Fraction(30)
