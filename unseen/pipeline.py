@@ -6,6 +6,7 @@ engine, and the CLI, batch runner and web UI all go through it.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,17 @@ BODY_WITHOUT_SEGMENTER = (
 VIDEO_BODIES = ("in videos, bodies are covered below detected faces only "
                 "(the person model does not run on video frames yet)")
 VIDEO_PLATES = "licence plates are not covered in videos yet"
+
+
+LOG = logging.getLogger("unseen")
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """One line for an exception nobody planned for (the traceback goes to the
+    debug log only)."""
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    what = type(exc).__name__ + (f": {detail}" if detail else "")
+    return f"could not be processed (unexpected error, {what}); run with --debug for details"
 
 
 class Anonymizer:
@@ -147,6 +159,13 @@ class Anonymizer:
         except MemoryError:
             result.status = "failed"
             result.error = "ran out of memory"
+            result.output = None
+        except Exception as exc:
+            # Any other failure is this file's, never the run's: one line for
+            # the person, the traceback only in the debug log (--debug).
+            LOG.debug("processing failed", exc_info=True)
+            result.status = "failed"
+            result.error = unexpected_error(exc)
             result.output = None
         result.seconds = time.perf_counter() - start
         return result
