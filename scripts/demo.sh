@@ -6,5 +6,6 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q -e . 
 .venv/bin/python scripts/make_sample.py sample
-.venv/bin/unseen sample -o safe --report safe/report.json
-echo "anonymized copies are in safe/ (originals in sample/ are unchanged)"
+# The report goes beside safe/, not into it: safe/ holds the safe files and nothing else.
+.venv/bin/unseen sample -o safe --report demo-report.json
+echo "anonymized copies are in safe/ (originals in sample/ are unchanged); report: demo-report.html"

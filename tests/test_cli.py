@@ -12,6 +12,14 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def private_state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The per-user state folder of every run here lies under tmp_path."""
+    home = tmp_path / "xdg-state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home
+
+
 def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "unseen", *map(str, args)],
@@ -57,8 +65,9 @@ def test_folder_run_continues_past_bad_files(mixed_folder: Path, tmp_path: Path)
         "anim.gif" in e and "not supported" in e for e in errors
     )
     assert "2 written, 2 failed, 1 skipped" in " ".join(p.stdout.split())
-    # outputs keep names and relative paths; originals untouched
-    written = [p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".unseen-jobs")]
+    # outputs keep (neutral) names and relative paths, and nothing else is there;
+    # originals untouched
+    written = [p for p in out.rglob("*") if p.is_file()]
     assert sorted(str(p.relative_to(out)) for p in written) == [
         "day2/street.jpg",
         "group.jpg",
@@ -67,7 +76,12 @@ def test_folder_run_continues_past_bad_files(mixed_folder: Path, tmp_path: Path)
     doc = json.loads(report.read_text())
     assert doc["summary"]["written"] == 2 and doc["summary"]["failed"] == 2
     assert {f["status"] for f in doc["files"]} == {"written", "failed", "skipped"}
-    group = next(f for f in doc["files"] if f["input"].endswith("group.jpg"))
+    # the report names files relative to the input and output folders
+    assert sorted(f["input"] for f in doc["files"]) == [
+        "anim.gif", "day2/broken.jpg", "day2/street.jpg", "group.jpg", "notes.txt"]
+    assert sorted(f["output"] for f in doc["files"] if f["output"]) == [
+        "day2/street.jpg", "group.jpg"]
+    group = next(f for f in doc["files"] if f["input"] == "group.jpg")
     assert group["faces"] >= 5
     assert sum(r["kind"] == "face" for r in group["regions"]) == group["faces"]
     assert "base64" not in report.read_text() and len(report.read_text()) < 200_000
@@ -96,10 +110,99 @@ def test_output_folder_inside_input_is_not_reprocessed(mixed_folder: Path) -> No
     assert not (out / "safe").exists()
 
 
-def test_usage_errors_exit_1() -> None:
+def test_usage_errors_exit_1(tmp_path: Path) -> None:
     p = run("--redact", "smudge", "x.jpg", "-o", "y")
     assert p.returncode == 1 and "Traceback" not in p.stderr
     p = run("does-not-exist.jpg", "-o", "y")
     assert p.returncode == 1 and "does-not-exist.jpg" in p.stderr
     p = run("--version")
     assert p.returncode == 0 and p.stdout.startswith("unseen ")
+    # every verb: a usage error is exit code 1 and one line (argparse would exit 2)
+    for verb in ("serve", "status", "inspect", "clean", "check"):
+        p = run(verb, "--no-such-option")
+        assert p.returncode == 1, (verb, p.returncode, p.stderr)
+        assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, verb
+        assert f"unseen {verb}" in p.stderr
+    p = run("serve", "--port", "many")
+    assert p.returncode == 1 and "--port" in p.stderr
+    p = run("serve", tmp_path / "missing")
+    assert p.returncode == 1 and "not a folder" in p.stderr
+
+
+def raw_h264_clip(src: Path, dest: Path, frames: int = 40) -> Path:
+    """A clip as phones and screen recorders leave them: a raw H.264 stream with
+    B-frames, muxed with every packet's pts = dts (``ffmpeg -r 25 -i clip.h264 -c copy``),
+    so its frames' timestamps come out of the decoder out of order."""
+    import av
+
+    raw = dest.with_suffix(".h264")
+    with av.open(str(src)) as inp, av.open(str(raw), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=25, options={"bf": "3"})
+        for i, frame in enumerate(inp.decode(video=0)):
+            if i == frames:
+                break
+            # a fresh frame: a decoded one carries its picture type, which x264 obeys
+            img = frame.to_ndarray(format="rgb24")
+            if i == 0:
+                stream.width, stream.height, stream.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg:
+        subprocess.run([ffmpeg, "-v", "error", "-y", "-r", "25", "-i", str(raw), "-c", "copy",
+                        str(dest)], check=True, timeout=120)
+    else:
+        from fractions import Fraction
+
+        with av.open(str(raw), format="h264") as inp, av.open(str(dest), "w") as out:
+            s = out.add_stream_from_template(inp.streams.video[0])
+            s.time_base = Fraction(1, 25)
+            n = 0
+            for packet in inp.demux(video=0):
+                if packet.size == 0:
+                    continue
+                packet.stream = s
+                packet.time_base = Fraction(1, 25)
+                packet.pts = packet.dts = n
+                packet.duration = 1
+                out.mux(packet)
+                n += 1
+    raw.unlink()
+    return dest
+
+
+@pytest.mark.slow
+def test_no_exception_escapes_a_file(shared_data: Path, tmp_path: Path) -> None:
+    """A folder with a real photo and a clip whose timestamps are out of order (the
+    muxer raised av.error.ArgumentError on it: the run died with a traceback, and in a
+    pool "worker process failed (ArgumentError)"): the photo is written, the clip is
+    written or fails with one line naming it, no traceback, and the run goes on."""
+    import av
+
+    src = tmp_path / "card"
+    src.mkdir()
+    clip = raw_h264_clip(shared_data / "video" / "short_hamilton_clip.mp4", src / "street.mp4")
+    with av.open(str(clip)) as c:
+        pts = [f.pts for f in c.decode(video=0)]
+    assert pts != sorted(pts), "the clip must have out-of-order frame timestamps"
+    shutil.copy(shared_data / "faces" / "dlib_voc" / "2008_001009.jpg", src / "group.jpg")
+    out = tmp_path / "safe"
+    p = run(src, "-o", out, "--jobs", "2", "--state", tmp_path / "state")
+    assert "Traceback" not in p.stderr and "Traceback" not in p.stdout
+    assert (out / "group.jpg").is_file(), p.stderr
+    written = (out / "street.mp4").is_file()
+    summary = " ".join(p.stdout.split())
+    if written:
+        assert p.returncode == 0 and "2 written, 0 failed" in summary, p.stdout + p.stderr
+    else:
+        assert p.returncode == 2 and "1 written, 1 failed" in summary, p.stdout + p.stderr
+        lines = [line for line in p.stderr.splitlines() if "street.mp4" in line]
+        assert len(lines) == 1 and lines[0].startswith("unseen: ")
+        assert "worker process failed" not in p.stderr
+        # --debug: the traceback of the same failure goes to stderr
+        d = run(src, "-o", out, "--jobs", "2", "--state", tmp_path / "state", "--debug")
+        assert d.returncode == 2 and "Traceback" in d.stderr
+    assert sorted(q.name for q in out.iterdir()) == sorted(
+        ["group.jpg"] + (["street.mp4"] if written else []))

@@ -2,7 +2,8 @@
 
 `FileResult` is returned by the API for every input; `write_report` saves a
 run as JSON. Boxes, counts, timings and messages only: no thumbnails, no
-face crops, no original metadata values.
+face crops, no original metadata values, no paths (files are named relative
+to their input and output folders).
 """
 
 from __future__ import annotations
@@ -48,6 +49,25 @@ class FileResult:
     """The redacted pixels, for in-memory calls; never written to reports."""
     verdict: Verdict | None = None
     """What the adversary (unseen.verify) found in the output; None if not run."""
+    name: str | None = None
+    """The input relative to the folder it came from (set by batch runs); reports
+    use it, or the bare file name, never ``input`` itself (a path as typed)."""
+    output_name: str | None = None
+    """The output relative to the output folder (set by batch runs)."""
+    renamed: str | None = None
+    """Why the output got a neutral name instead of the input's."""
+
+    @property
+    def report_input(self) -> str:
+        """How reports name the input: relative to its input folder, never a path."""
+        return self.name or Path(self.input).name
+
+    @property
+    def report_output(self) -> str | None:
+        """How reports name the output: relative to the output folder."""
+        if self.output is None:
+            return None
+        return self.output_name or Path(self.output).name
 
     @property
     def faces(self) -> int:
@@ -63,8 +83,8 @@ class FileResult:
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
-            "input": self.input,
-            "output": self.output,
+            "input": self.report_input,
+            "output": self.report_output,
             "kind": self.kind,
             "status": self.status,
             "faces": self.faces,
@@ -75,6 +95,8 @@ class FileResult:
             "error": self.error,
             "warnings": self.warnings,
         }
+        if self.renamed:
+            d["renamed"] = self.renamed
         if self.kind == "video":
             d["frames"] = self.frames
         else:

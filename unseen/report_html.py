@@ -1,6 +1,7 @@
-"""A readable HTML page for a run: verdicts, reasons, timings, and an outline
-drawing per photo (boxes on a blank canvas). Not one pixel of any image:
-no thumbnails, no face crops, no embedded pictures of any kind.
+"""A readable HTML page for a run: verdicts, reasons, notes, timings, and an outline
+drawing per photo (boxes on a blank canvas). Not one pixel of any image (no
+thumbnails, no face crops, no embedded pictures) and no path: files are named
+relative to their input and output folders.
 """
 
 from __future__ import annotations
@@ -61,12 +62,14 @@ def _file_section(r: FileResult) -> str:
         badge = "<b class='unsafe'>UNSAFE</b>"
     else:
         badge = f"<b>{e(r.status)}</b>"
-    out = [f"<section><h2>{e(r.input)} {badge}</h2><p>"]
+    out = [f"<section><h2>{e(r.report_input)} {badge}</h2><p>"]
     out.append(f"{r.faces} face region(s) &middot; {r.width}&times;{r.height} &middot; "
                f"{r.seconds:.2f} s")
     if v is not None:
         out.append(f" (verification {v.seconds.get('total', 0.0):.2f} s)")
-    out.append(f"<br>output: {e(r.output or 'none')}</p>")
+    out.append(f"<br>output: {e(r.report_output or 'none')}</p>")
+    if r.renamed:
+        out.append(f"<p class='small'>renamed: {e(r.renamed)}</p>")
     if r.error:
         out.append(f"<p class='unsafe'>{e(r.error)}</p>")
     if v is not None:
@@ -79,6 +82,9 @@ def _file_section(r: FileResult) -> str:
         out.append(f"<p class='small'>{v.faces_checked} face(s) re-identified, "
                    f"{v.faces_skipped} too small or over budget{dist}; "
                    f"{len(v.notes)} note(s)</p>")
+        if v.notes:
+            out.append("<ul class='small notes'>"
+                       + "".join(f"<li>note: {e(x)}</li>" for x in v.notes) + "</ul>")
     for w in r.warnings:
         out.append(f"<p class='small'>warning: {e(w)}</p>")
     if r.width and r.height and r.kind != "video":

@@ -1,22 +1,24 @@
 """Many files: which inputs go where, and running them resumably in parallel.
 
-`plan_jobs` maps inputs (files and folders) to output paths, keeping each
-file's name and its path relative to an input folder, and refuses any
-mapping that would write onto an input. `run_batch` runs the jobs on an
-engine (`unseen.batch.engines`), recording each in the job database
-(`unseen.batch.jobdb`) so that a re-run skips what is already done.
+`prepare_batch` (or `plan_jobs`) maps inputs (files and folders) to output paths,
+keeping each file's path relative to its input folder (with neutral names for names
+that tell when or with what) and refusing any mapping that would write onto an input.
+`run_batch` runs the jobs on an engine (`unseen.batch.engines`), recording each in the
+job state (`unseen.batch.jobdb`, outside the output folder) so a re-run skips what is
+already done.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from unseen.errors import OutputError, UnseenError
@@ -26,7 +28,8 @@ from unseen.report import FileResult
 from unseen.settings import Settings
 
 if TYPE_CHECKING:
-    from unseen.video import ProgressCallback as VideoProgressCallback
+    from unseen.metadata.names import NamePlan
+    from unseen.pipeline.video import ProgressCallback as VideoProgressCallback
 
 
 @dataclass(frozen=True)
@@ -36,41 +39,133 @@ class Job:
     source: Path
     dest: Path
     skip_reason: str | None = None
+    name: str = ""
+    """The input relative to the folder it was found in (its file name, for a file
+    given directly): what reports and the job state call it."""
+    renamed: str | None = None
+    """Why the output got a neutral name (the input's name told when, or with what)."""
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.source.name
 
 
-def plan_jobs(inputs: Sequence[Path], out: Path) -> list[Job]:
+@dataclass(frozen=True)
+class BatchPlan:
+    """The jobs of a run, the folder receiving the outputs and the job's state folder."""
+
+    jobs: list[Job]
+    output: Path
+    state: Path
+
+
+def output_folder(inputs: Sequence[Path], out: Path) -> Path:
+    """The folder that receives the outputs: ``out``, or its parent when a single
+    file is written to exactly ``out``."""
+    return out.parent if _out_is_file(inputs, out) else out
+
+
+def prepare_batch(
+    inputs: Sequence[Path], out: Path, state: Path | None = None, keep_names: bool = False
+) -> BatchPlan:
+    """Plan a run into ``out``: the state folder (`unseen.batch.jobdb.state_folder`;
+    ``state``: ``--state DIR``) and the jobs, where outputs whose names tell when or
+    with what they were made get neutral names unless ``keep_names``."""
+    from unseen.batch.jobdb import job_secret, state_folder
+    from unseen.metadata.names import NamePlan
+
+    _check_inputs(inputs)
+    output = output_folder(inputs, out)
+    folder = state_folder(output, state)
+    if _inside(folder, output):
+        raise UnseenError(f"the job state would go into the output folder ({folder}); "
+                          "give --state DIR outside it")
+    names = None if keep_names else NamePlan(job_secret(folder))
+    return BatchPlan(plan_jobs(inputs, out, names), output, folder)
+
+
+def plan_jobs(inputs: Sequence[Path], out: Path, names: NamePlan | None = None) -> list[Job]:
     """Decide every output path before anything is read or written.
 
     A single file with an ``out`` that has a media suffix and is not a folder
-    is written to exactly ``out``; otherwise ``out`` is a folder.
+    is written to exactly ``out``; otherwise ``out`` is a folder. With ``names``,
+    files and folders whose names tell when or with what they were made get
+    the neutral names of that plan (`unseen.metadata.names.NamePlan`).
     """
+    _check_inputs(inputs)
+    out_is_file = _out_is_file(inputs, out)
+    jobs: list[Job] = []
+    out_resolved = out.resolve()
+    for p in inputs:
+        if p.is_file():
+            if out_is_file:
+                jobs.append(Job(p, out, name=p.name))
+            else:
+                jobs.append(_job(p, out, PurePosixPath(p.name), names))
+            continue
+        for f in _walk(p, skip=out_resolved):
+            rel = PurePosixPath(f.relative_to(p).as_posix())
+            skip = None if f.suffix.lower() in MEDIA_SUFFIXES else "not a photo or video"
+            jobs.append(_job(f, out, rel, names, skip))
+    if names is not None:
+        jobs = _longer_names_on_collision(jobs, out, names)
+    _check_collisions(jobs)
+    return jobs
+
+
+def _job(source: Path, out: Path, rel: PurePosixPath, names: NamePlan | None,
+         skip: str | None = None, longer: bool = False) -> Job:
+    dest, reasons = names.neutral(rel, longer=longer) if names else (rel, [])
+    return Job(source, out / dest, skip, name=rel.as_posix(), renamed="; ".join(reasons) or None)
+
+
+def _longer_names_on_collision(jobs: list[Job], out: Path, names: NamePlan) -> list[Job]:
+    by_dest: dict[Path, list[int]] = {}
+    for i, j in enumerate(jobs):
+        if not j.skip_reason:
+            by_dest.setdefault(j.dest.resolve(), []).append(i)
+    for idx in by_dest.values():
+        if len(idx) < 2:
+            continue
+        for i in idx:
+            j = jobs[i]
+            if j.renamed:
+                jobs[i] = _job(j.source, out, PurePosixPath(j.name), names, j.skip_reason, True)
+    return jobs
+
+
+def _check_inputs(inputs: Sequence[Path]) -> None:
     if not inputs:
         raise UnseenError("no input given")
     for p in inputs:
         if not p.exists():
             raise UnseenError(f"{p}: no such file or folder")
-    single_file = len(inputs) == 1 and inputs[0].is_file()
-    out_is_file = (
-        single_file
+
+
+def _out_is_file(inputs: Sequence[Path], out: Path) -> bool:
+    return (
+        len(inputs) == 1
+        and inputs[0].is_file()
         and not out.is_dir()
         and not str(out).endswith(os.sep)
         and out.suffix.lower() in (PHOTO_SUFFIXES | VIDEO_SUFFIXES)
     )
-    jobs: list[Job] = []
-    out_resolved = out.resolve()
-    for p in inputs:
-        if p.is_file():
-            dest = out if out_is_file else out / p.name
-            jobs.append(Job(p, dest))
-            continue
-        for f in _walk(p, skip=out_resolved):
-            rel = f.relative_to(p)
-            if f.suffix.lower() in MEDIA_SUFFIXES:
-                jobs.append(Job(f, out / rel))
-            else:
-                jobs.append(Job(f, out / rel, skip_reason="not a photo or video"))
-    _check_collisions(jobs)
-    return jobs
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def check_report_path(report: Path, output: Path) -> None:
+    """Reports never go into the output folder: refuse a ``--report`` path inside it."""
+    from unseen.report_html import html_path
+
+    for p in (report, html_path(report)):
+        if _inside(p, output):
+            raise UnseenError(
+                f"{report}: the report must not go into the output folder, which should hold "
+                "the safe files only; choose a path outside it"
+            )
 
 
 def _walk(folder: Path, skip: Path) -> Iterable[Path]:
@@ -115,67 +210,82 @@ class BatchRun:
 def run_batch(
     jobs: Sequence[Job],
     settings: Settings,
-    state_dir: Path,
+    output: Path,
+    state: Path | None = None,
     workers: int = 1,
     engine: str = "local",
     address: str | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     on_progress: VideoProgressCallback | None = None,
+    debug: bool = False,
 ) -> BatchRun:
-    """Run ``jobs``, skipping those an earlier run in ``state_dir`` finished.
+    """Run ``jobs`` into the folder ``output``, skipping those an earlier run finished.
 
-    A first SIGINT/SIGTERM stops starting new files and lets running ones
-    finish (outputs are atomic); a second one stops at once. Either way no
-    partial output is left and the job database stays consistent.
+    The job state lives in ``state`` (default: `unseen.batch.jobdb.state_folder`),
+    never in ``output``. A first SIGINT/SIGTERM stops starting new files and lets
+    running ones finish (outputs are atomic); a second one stops at once. Either
+    way no partial output is left and the job state stays consistent. ``debug``:
+    workers log tracebacks of unexpected errors to stderr.
     """
     from unseen.batch.engines import make_engine
-    from unseen.batch.jobdb import JobDatabase, content_hash, settings_key
+    from unseen.batch.jobdb import JobDatabase, settings_key, state_folder
 
     start = time.perf_counter()
-    with _exclusive(state_dir):
-        _remove_stale_temporaries(state_dir, jobs)
-        db = JobDatabase(state_dir)
+    state = state_folder(output, state)
+    if _inside(state, output):
+        raise UnseenError(f"the job state would go into the output folder ({state}); "
+                          "give another state folder")
+    with _exclusive(state):
+        _remove_stale_temporaries(output, jobs)
+        db = JobDatabase(state, output)
         run_id = db.start_run(settings)
         skey = settings_key(settings)
         results: list[FileResult] = []
         todo: list[Job] = []
-        hashes: dict[Path, str] = {}
+        contents: dict[Path, str] = {}
         nbytes = 0
 
-        def emit(r: FileResult) -> None:
+        def emit(job: Job, r: FileResult) -> None:
+            _name_result(r, job, output)
             results.append(r)
             if on_result:
                 on_result(r)
 
         for job in jobs:
             if job.skip_reason:
-                emit(FileResult(input=str(job.source), status="skipped", error=job.skip_reason))
+                emit(job, FileResult(input=str(job.source), status="skipped",
+                                     error=job.skip_reason))
                 continue
             try:
-                chash = content_hash(job.source)
+                content = db.content_key(job.source)
             except OSError as exc:
-                emit(FileResult(input=str(job.source), status="failed",
-                                error=f"cannot be read: {exc.strerror or exc}"))
+                emit(job, FileResult(input=str(job.source), status="failed",
+                                     error=f"cannot be read: {exc.strerror or exc}"))
                 continue
-            if db.is_done(job.source, job.dest, chash, skey):
-                emit(FileResult(input=str(job.source), output=str(job.dest), status="done"))
+            written = db.done_output(job.dest, content, skey)
+            if written is not None:
+                emit(job, FileResult(input=str(job.source), output=str(output / written),
+                                     status="done"))
                 continue
-            hashes[job.source] = chash
+            contents[job.source] = content
             todo.append(job)
         if on_start:
             on_start(len(todo))
         interrupted = False
         workers = max(1, min(workers, len(todo)))
-        runner = make_engine(settings, workers, engine, address, on_progress) if todo else None
+        runner = (make_engine(settings, workers, engine, address, on_progress, debug)
+                  if todo else None)
         try:
             with _graceful_stop(runner) as stop_state:
                 if runner is not None:
                     for job, result in runner.run(todo):
-                        db.record(job.source, job.dest, hashes[job.source], skey, result)
+                        _name_result(result, job, output)
+                        db.record(job.source, job.dest, contents[job.source], skey, result,
+                                  name=job.display_name, renamed=job.renamed)
                         if result.status == "written":
                             nbytes += job.source.stat().st_size
-                        emit(result)
+                        emit(job, result)
                 interrupted = stop_state["stopped"]
         finally:
             if runner is not None:
@@ -185,6 +295,40 @@ def run_batch(
             db.finish_run(run_id, summarize(results))
             db.close()
     return BatchRun(results, time.perf_counter() - start, nbytes, interrupted)
+
+
+def _name_result(r: FileResult, job: Job, output: Path) -> None:
+    """Give the result the names reports use (relative to the input and output
+    folders) and keep paths out of its messages."""
+    r.name = job.display_name
+    r.renamed = job.renamed
+    r.output_name = None
+    if r.output:
+        out = Path(r.output).resolve()
+        root = output.resolve()
+        r.output_name = out.relative_to(root).as_posix() if out.is_relative_to(root) else out.name
+    if r.error:
+        r.error = _scrub(r.error, job, output)
+
+
+def _scrub(text: str, job: Job, output: Path) -> str:
+    """Messages name files relative to the input and output folders, never by path."""
+    root = output.resolve()
+    swaps: dict[str, str] = {}
+    for p in (job.source, job.source.absolute(), job.source.resolve()):
+        swaps[str(p)] = job.display_name
+    for p in (job.dest, job.dest.absolute(), job.dest.resolve()):
+        d = p.resolve()
+        swaps[str(p)] = d.relative_to(root).as_posix() if d.is_relative_to(root) else d.name
+    for p in (output, output.absolute(), root):
+        if str(p) not in (".", ""):
+            swaps[str(p) + os.sep] = ""  # a path inside the output folder: relative to it
+            swaps[str(p)] = "the output folder"
+    for old in sorted(swaps, key=len, reverse=True):
+        if old not in (".", "", os.sep):
+            new = swaps[old].replace("\\", "\\\\")  # literal in a replacement template
+            text = re.sub(r"(?<![\w.-])" + re.escape(old), new, text)
+    return text
 
 
 @contextmanager
@@ -211,28 +355,27 @@ def _graceful_stop(runner: object) -> Iterator[dict[str, bool]]:
 
 
 @contextmanager
-def _exclusive(state_dir: Path) -> Iterator[None]:
-    """One run per output folder at a time."""
+def _exclusive(state: Path) -> Iterator[None]:
+    """One run per output folder (per state folder) at a time."""
     import fcntl
 
-    state_dir.mkdir(parents=True, exist_ok=True)
-    from unseen.batch.jobdb import DB_NAME
+    from unseen.batch.jobdb import LOCK_NAME
 
-    lock_path = state_dir / DB_NAME  # flock is separate from SQLite's own locks
-    with open(lock_path, "a+b") as lock:
+    state.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(state / LOCK_NAME, "a+b") as lock:  # flock is separate from SQLite's own locks
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            raise UnseenError(f"another unseen run is writing to {state_dir}") from exc
+            raise UnseenError("another unseen run is writing to this output folder") from exc
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _remove_stale_temporaries(state_dir: Path, jobs: Sequence[Job]) -> None:
+def _remove_stale_temporaries(output: Path, jobs: Sequence[Job]) -> None:
     """A killed run can leave temporary outputs; only unseen's own are removed."""
-    folders = {j.dest.parent for j in jobs} | {state_dir}
+    folders = {j.dest.parent for j in jobs} | {output}
     for folder in folders:
         if not folder.is_dir():
             continue

@@ -12,9 +12,10 @@ import os
 import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from unseen.errors import UnseenError
 from unseen.report import FileResult
@@ -23,7 +24,7 @@ from unseen.settings import Settings
 if TYPE_CHECKING:
     from unseen.batch import Job
     from unseen.pipeline import Anonymizer
-    from unseen.video import ProgressCallback as VideoProgressCallback
+    from unseen.pipeline.video import ProgressCallback as VideoProgressCallback
 
 
 class Engine(Protocol):
@@ -65,13 +66,30 @@ class InlineEngine:
         pass
 
 
+DEBUG_FORMAT = "%(processName)s %(name)s: %(message)s"
+
+
+def enable_debug_log() -> None:
+    """Send the ``unseen`` logger's debug records (tracebacks of unexpected errors)
+    to stderr; without this nothing of them is printed. Idempotent."""
+    log = logging.getLogger("unseen")
+    log.setLevel(logging.DEBUG)
+    if not any(getattr(h, "_unseen_debug", False) for h in log.handlers):
+        handler = logging.StreamHandler()  # stderr
+        handler.setFormatter(logging.Formatter(DEBUG_FORMAT))
+        handler._unseen_debug = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+
+
 _WORKER: Anonymizer | None = None
 
 
-def _worker_init(settings: Settings) -> None:
+def _worker_init(settings: Settings, debug: bool = False) -> None:
     # The driver decides when to stop: a Ctrl-C in the terminal reaches the
     # whole process group, and a worker dying mid-file would waste the file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if debug:
+        enable_debug_log()
     global _WORKER
     from unseen.pipeline import Anonymizer
 
@@ -83,39 +101,88 @@ def _worker_run(job: Job) -> FileResult:
     return _WORKER.file(job.source, job.dest)
 
 
-class PoolEngine:
-    """N worker processes on this machine (``--jobs N``)."""
+WORKER_DIED = ("the worker process processing it stopped (out of memory, or a crash in a "
+               "decoder); nothing was written")
 
-    def __init__(self, settings: Settings, workers: int) -> None:
+
+def _lost(job: Job, exc: BaseException) -> FileResult:
+    """A job whose result never came back, as one line (the traceback to the debug log)."""
+    logging.getLogger("unseen").debug("worker failed on a file", exc_info=exc)
+    what = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc) else "")
+    return FileResult(input=str(job.source), status="failed",
+                      error=f"could not be processed (unexpected error, {what}); "
+                      "run with --debug for details")
+
+
+class PoolEngine:
+    """N worker processes on this machine (``--jobs N``).
+
+    A worker that dies (killed for memory, a crash in native code) breaks the
+    pool: a new one is started, and the files that were in flight are run again
+    one at a time, so the one that kills its worker fails alone and the run goes on.
+    """
+
+    def __init__(self, settings: Settings, workers: int, debug: bool = False) -> None:
         self.workers = workers
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
+        self._initargs = (per_worker_settings(settings, workers), debug)
+        self._pool = self._new_pool()
+        self._stopped = False
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
             mp_context=get_context("spawn"),
             initializer=_worker_init,
-            initargs=(per_worker_settings(settings, workers),),
+            initargs=self._initargs,
         )
-        self._stopped = False
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, FileResult]]:
         # Keep only a few jobs queued per worker, so stopping is quick and a
         # stop never leaves thousands of cancelled futures behind.
         todo = list(jobs)[::-1]
+        suspects: list[Job] = []  # in flight when a worker died: each is run alone
         running: dict[Future[FileResult], Job] = {}
-        while (todo and not self._stopped) or running:
-            while todo and not self._stopped and len(running) < self.workers * 2:
+        alone: Job | None = None
+        while ((todo or suspects) and not self._stopped) or running:
+            if not self._stopped and not running and suspects:
+                alone = suspects.pop(0)
+                running[self._pool.submit(_worker_run, alone)] = alone
+            while not self._stopped and not suspects and alone is None and todo \
+                    and len(running) < self.workers * 2:
                 job = todo.pop()
                 running[self._pool.submit(_worker_run, job)] = job
+            if not running:
+                break
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            broken = False
             for fut in done:
                 job = running.pop(fut)
                 try:
                     result = fut.result()
-                except Exception as exc:  # a worker died (e.g. out of memory)
-                    result = FileResult(
-                        input=str(job.source), status="failed",
-                        error=f"worker process failed ({type(exc).__name__})",
-                    )
+                except BrokenProcessPool:
+                    broken = True
+                    if job is alone:
+                        yield job, FileResult(input=str(job.source), status="failed",
+                                              error=WORKER_DIED)
+                    else:
+                        suspects.append(job)
+                    continue
+                except Exception as exc:  # the result could not come back (e.g. pickling)
+                    result = _lost(job, exc)
                 yield job, result
+            if alone is not None and alone not in running.values():
+                alone = None
+            if broken:
+                # The other jobs in flight went down with the pool: try them again.
+                for fut, job in running.items():
+                    if fut.done() and not fut.cancelled() and fut.exception() is None:
+                        yield job, fut.result()
+                    else:
+                        suspects.append(job)
+                running.clear()
+                alone = None
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = self._new_pool()
 
     def stop(self) -> None:
         self._stopped = True
@@ -125,7 +192,9 @@ class PoolEngine:
 
 
 class _RayWorker:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, debug: bool = False) -> None:
+        if debug:
+            enable_debug_log()
         from unseen.pipeline import Anonymizer
 
         self.anonymizer = Anonymizer(settings)
@@ -138,15 +207,16 @@ class RayEngine:
     """Actors on a Ray cluster (``--engine ray [--address ADDR]``).
 
     Inputs and outputs must be on paths every node sees (a shared file
-    system); without an address a local Ray instance is started.
+    system); without an address a local Ray instance is started. An actor
+    that dies fails its file alone and is replaced.
     """
 
-    def __init__(self, settings: Settings, workers: int, address: str | None) -> None:
+    def __init__(self, settings: Settings, workers: int, address: str | None,
+                 debug: bool = False) -> None:
         # Ray collects usage statistics unless told not to: unseen is offline.
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
         try:
             import ray
-            from ray.util import ActorPool
         except ImportError as exc:
             raise UnseenError("the Ray engine needs the extra: pip install 'unseen[ray]'") from exc
         self._ray = ray
@@ -156,25 +226,40 @@ class RayEngine:
                     address=address or None,
                     num_cpus=None if address else workers,
                     include_dashboard=False,
-                    log_to_driver=False,
+                    log_to_driver=debug,  # workers' debug log reaches this terminal
                     logging_level=logging.ERROR,
                 )
             except Exception as exc:
                 raise UnseenError(f"cannot start or reach Ray ({exc})") from exc
-        actor = ray.remote(num_cpus=1)(_RayWorker)
-        s = per_worker_settings(settings, workers)
-        self._pool = ActorPool([actor.remote(s) for _ in range(workers)])
+        self._actor = ray.remote(num_cpus=1)(_RayWorker)
+        self._args = (per_worker_settings(settings, workers), debug)
+        self._actors = [self._actor.remote(*self._args) for _ in range(workers)]
         self._stopped = False
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, FileResult]]:
-        by_source = {str(j.source): j for j in jobs}
-        for job in jobs:
-            if self._stopped:
+        from ray.exceptions import RayActorError
+
+        todo = list(jobs)[::-1]
+        idle: list[Any] = list(self._actors)
+        running: dict[Any, tuple[Job, Any]] = {}
+        while (todo and not self._stopped) or running:
+            while idle and todo and not self._stopped:
+                actor, job = idle.pop(), todo.pop()
+                running[actor.run.remote(job)] = (job, actor)
+            if not running:
                 break
-            self._pool.submit(lambda a, j: a.run.remote(j), job)
-        while self._pool.has_next():
-            result: FileResult = self._pool.get_next_unordered()
-            yield by_source[result.input], result
+            done, _ = self._ray.wait(list(running), num_returns=1)
+            job, actor = running.pop(done[0])
+            try:
+                result: FileResult = self._ray.get(done[0])
+            except RayActorError:
+                logging.getLogger("unseen").debug("Ray worker died", exc_info=True)
+                result = FileResult(input=str(job.source), status="failed", error=WORKER_DIED)
+                actor = self._actor.remote(*self._args)
+            except Exception as exc:
+                result = _lost(job, exc)
+            idle.append(actor)
+            yield job, result
 
     def stop(self) -> None:
         self._stopped = True
@@ -185,12 +270,13 @@ class RayEngine:
 
 def make_engine(
     settings: Settings, workers: int, engine: str = "local", address: str | None = None,
-    progress: VideoProgressCallback | None = None,
+    progress: VideoProgressCallback | None = None, debug: bool = False,
 ) -> Engine:
+    """The engine for ``--engine`` and ``--jobs`` (``debug``: workers log tracebacks)."""
     if engine == "ray":
-        return RayEngine(settings, workers, address)
+        return RayEngine(settings, workers, address, debug)
     if engine != "local":
         raise UnseenError(f"unknown engine {engine!r} (local or ray)")
     if workers <= 1:
         return InlineEngine(settings, progress)
-    return PoolEngine(settings, workers)
+    return PoolEngine(settings, workers, debug)

@@ -59,9 +59,20 @@ def format_for(path: Path) -> MetadataFormat:
     raise UnsupportedFormatError("not a photo or video that unseen knows")
 
 
-def inspect(path: str | Path) -> list[MetadataFinding]:
-    """Every identifying field in the file at ``path``."""
-    return format_for(Path(path)).find(Path(path))
+def inspect(path: str | Path, names: bool = False) -> list[MetadataFinding]:
+    """Every identifying field in the file at ``path``; with ``names``, also what its
+    file name gives away (`unseen.metadata.names`; where: "file name").
+
+    The fail-closed check of outputs (`check_output`) looks at fields only: a name
+    the user chose to keep (``--keep-names``) never withholds an output.
+    """
+    found = format_for(Path(path)).find(Path(path))
+    if names:
+        from unseen.metadata.names import name_clues
+
+        found += [MetadataFinding(c.category, c.what, "file name", c.text)
+                  for c in name_clues(Path(path).name)]
+    return found
 
 
 def clean(src: str | Path, dest: str | Path) -> CleanResult:

@@ -1,0 +1,246 @@
+"""`unseen INPUT... -o OUT`: anonymize photos and videos (the default verb).
+
+Parsing and printing only: the plan, the run and the report are `unseen.batch` and
+`unseen.report`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from unseen import __version__
+from unseen.cli.common import SUMMARY_ROWS, ExitCode, Parser, UsageError, stderr, stdout
+from unseen.report import FileResult, summarize
+from unseen.settings import Settings
+
+if TYPE_CHECKING:
+    from unseen.pipeline.video import VideoProgress
+
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow")
+
+
+def parser(verbs: Sequence[str] = ()) -> Parser:
+    p = Parser(
+        prog="unseen",
+        description=(
+            "Remove every face from photos and videos before publishing them. Outputs carry no "
+            "metadata; originals are never changed. Runs offline."
+        ),
+        epilog="Other commands: " + ", ".join(f"unseen {k}" for k in verbs),
+    )
+    p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
+                   help="photos, videos or folders")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                   help="output folder (or file, for a single input with a file name); it "
+                   "receives the safe files and nothing else")
+    p.add_argument("--redact", choices=("fill", "blur", "pixelate"), default="fill",
+                   help="fill (default, irreversible), or the weaker blur / pixelate")
+    p.add_argument("--mask-scale", type=float, default=Settings.mask_scale, metavar="M",
+                   help=f"grow each face region by this factor (default {Settings.mask_scale})")
+    p.add_argument("--shape", choices=("ellipse", "box"), default="ellipse",
+                   help="region shape (default ellipse)")
+    p.add_argument("--thresh", type=float, default=Settings.threshold, metavar="T",
+                   help=f"detection threshold; lower covers more (default {Settings.threshold})")
+    p.add_argument("--report", type=Path, metavar="PATH",
+                   help="write a JSON report here, and a readable PATH.html beside it (never "
+                   "inside the output folder)")
+    p.add_argument("--verify", choices=("off", "fast", "full"), default=Settings.verify,
+                   help="check every output like an attacker: re-detect faces, re-identify "
+                   "people, read metadata (default fast)")
+    p.add_argument("--no-verify", action="store_true", help="same as --verify off (not advised)")
+    p.add_argument("--allow-unsafe", action="store_true",
+                   help="keep outputs judged unsafe, named *.UNSAFE.*, instead of deleting them")
+    p.add_argument("--keep-names", action="store_true",
+                   help="keep file and folder names that tell when or with what a file was "
+                   "made (IMG_20221127_201455.jpg ...); by default they get neutral names")
+    p.add_argument("--state", type=Path, metavar="DIR",
+                   help="keep the job state (what makes a run resumable) in DIR instead of "
+                   "the per-user state folder; never inside the output folder")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="files processed in parallel (default: number of cores)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local processes (default) or a Ray cluster (pip install 'unseen[ray]')")
+    p.add_argument("--address", metavar="ADDR",
+                   help="Ray cluster address (default: start a local Ray instance)")
+    video = p.add_argument_group("video")
+    video.add_argument("--keep-audio", action="store_true",
+                       help="keep the sound track (off by default: voices identify people)")
+    video.add_argument("--crf", type=int, default=Settings.crf, metavar="Q",
+                       help=f"H.264 quality, lower is better (default {Settings.crf})")
+    video.add_argument("--preset", default=Settings.preset, choices=X264_PRESETS,
+                       help=f"H.264 speed preset (default {Settings.preset})")
+    video.add_argument("--partial", action="store_true",
+                       help="on a damaged video, write the frames before the damage to "
+                       "NAME.PARTIAL.mp4 instead of nothing")
+    cover = p.add_argument_group("wider cover")
+    cover.add_argument("--cover", choices=("face", "head", "body"), default=Settings.cover,
+                       help="cover the face, the whole head (hair) or the whole body "
+                       f"(clothes) of every person (default {Settings.cover})")
+    cover.add_argument("--crowd", action=argparse.BooleanOptionalAction, default=None,
+                       help="cover bands through crowds of small faces (default: on for "
+                       "photos with many small faces)")
+    cover.add_argument("--plates", action="store_true",
+                       help="also cover licence plates (best effort; see the README)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("--version", action="version", version=f"unseen {__version__}")
+    return p
+
+
+def settings_from(a: argparse.Namespace) -> Settings:
+    try:
+        settings = Settings(
+            redact=a.redact, mask_scale=a.mask_scale, shape=a.shape, threshold=a.thresh,
+            verify="off" if a.no_verify else a.verify, allow_unsafe=a.allow_unsafe,
+            cover=a.cover, crowd=a.crowd, plates=a.plates,
+        )
+    except ValueError as exc:
+        raise UsageError(f"unseen: {exc}") from exc
+    if not 0 <= a.crf <= 51:
+        raise UsageError("unseen: --crf must be between 0 and 51")
+    if a.jobs < 1:
+        raise UsageError("unseen: --jobs must be 1 or more")
+    return replace(settings, keep_audio=a.keep_audio, crf=a.crf, preset=a.preset,
+                   partial_output=a.partial)
+
+
+def run(a: argparse.Namespace) -> int:
+    from unseen.batch import check_report_path, output_folder, prepare_batch, run_batch
+
+    settings = settings_from(a)
+    if a.report is not None:
+        check_report_path(a.report, output_folder(a.inputs, a.output))
+    plan = prepare_batch(a.inputs, a.output, a.state, keep_names=a.keep_names)
+    out, err = stdout(a.quiet), stderr()
+    if settings.redact != "fill" and not a.quiet:
+        err.print(f"warning: --redact {settings.redact} is weaker than fill; "
+                  "see the README before publishing", markup=False)
+    if settings.verify == "off":
+        err.print("warning: verification is off: nothing checks that the outputs are free "
+                  "of faces and metadata", markup=False)
+
+    def report_line(r: FileResult) -> None:
+        if r.status == "failed" or (r.status == "unsafe" and r.error):
+            err.print(f"unseen: {r.input}: {r.error}", markup=False)
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}"),
+        console=err,
+        transient=True,
+        disable=a.quiet,
+    ) as progress:
+        task = progress.add_task("anonymizing", total=None, current="")
+
+        def started(n: int) -> None:
+            progress.update(task, total=n)
+
+        frames_task: list[TaskID] = []
+
+        def frame_done(p: VideoProgress) -> None:
+            # Two passes over the video: detect, then redact and encode.
+            total = 2 * p.total if p.total else None
+            if not frames_task:
+                frames_task.append(progress.add_task("frames", total=total, current=""))
+            t = frames_task[0]
+            if p.stage == "detect" and p.frame == 1:
+                progress.reset(t, total=total)
+            progress.update(t, completed=p.frame + (p.total if p.stage == "redact" else 0))
+            speed = next(x.speed for x in progress.tasks if x.id == t) or 0.0
+            progress.update(t, current=f"{p.stage}, {speed:.1f} frames/s")
+
+        def done(r: FileResult) -> None:
+            report_line(r)
+            if r.status not in ("skipped", "done"):
+                progress.update(task, advance=1, current=Path(r.input).name)
+
+        run = run_batch(
+            plan.jobs, settings, plan.output, plan.state,
+            workers=1 if len(plan.jobs) == 1 else a.jobs,  # one file: frame progress
+            engine=a.engine, address=a.address,
+            on_result=done, on_start=started, on_progress=frame_done, debug=a.debug,
+        )
+    results = run.results
+    if a.report:
+        from unseen.report import write_report
+        from unseen.report_html import html_path, write_html
+
+        write_report(a.report, results, settings.as_dict(), __version__)
+        write_html(html_path(a.report), results, settings.as_dict(), __version__)
+    print_summary(out, results, run.seconds, run.bytes_processed)
+    if run.interrupted:
+        err.print("unseen: stopped early; run the same command again to finish", markup=False)
+        return ExitCode.INTERRUPTED
+    if any(r.status == "unsafe" for r in results):
+        return ExitCode.UNSAFE
+    return ExitCode.FAILED if any(r.status == "failed" for r in results) else ExitCode.OK
+
+
+def print_summary(
+    console: Console, results: Sequence[FileResult], seconds: float = 0.0, nbytes: int = 0
+) -> None:
+    table = Table(show_edge=False, box=None, pad_edge=False)
+    table.add_column("file", overflow="fold")
+    table.add_column("faces", justify="right")
+    table.add_column("result", overflow="fold")
+    rows = [r for r in results if r.status in ("failed", "unsafe")]
+    rows += [r for r in results if r.status == "written"][: max(0, SUMMARY_ROWS - len(rows))]
+    for r in rows:
+        if r.status == "written":
+            wider = ", ".join(f"{n} {k}" for k, n in r.covered.items() if k != "face")
+            line = f"-> {r.output}" + (f" ({wider})" if wider else "")
+            table.add_row(escape(r.input), str(r.faces), escape(line))
+        else:
+            label = "FAILED" if r.status == "failed" else "UNSAFE"
+            table.add_row(escape(r.input), str(r.faces),
+                          f"[red]{label}[/red]: {escape(r.error or '')}")
+    shown = len(rows)
+    s = summarize(results)
+    if rows:
+        console.print(table)
+    if shown < s["written"] + s["failed"] + s["unsafe"]:
+        console.print(
+            f"... and {s['written'] + s['failed'] + s['unsafe'] - shown} more written files"
+        )
+    parts = [f"{s['written']} written", f"{s['failed']} failed"]
+    if s["unsafe"]:
+        parts.append(f"{s['unsafe']} unsafe (not delivered)")
+    if s["skipped"]:
+        parts.append(f"{s['skipped']} skipped (not media)")
+    if s["done"]:
+        parts.append(f"{s['done']} already done")
+    line = ", ".join(parts) + f"; {s['faces']} faces removed"
+    processed = s["written"] + s["failed"] + s["unsafe"]
+    if seconds > 0 and processed:
+        line += (
+            f"; {seconds:.1f} s, {processed / seconds:.2f} files/s, "
+            f"{nbytes / 1e6 / seconds:.1f} MB/s"
+        )
+    console.print(line, markup=False)
+    renamed = sum(1 for r in results if r.renamed and r.status in ("written", "done"))
+    if renamed:
+        console.print(f"{renamed} output(s) got neutral names: their names told when or with "
+                      "what they were made (--keep-names keeps them; the report and "
+                      "`unseen status` list the mapping)", markup=False)

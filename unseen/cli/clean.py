@@ -1,0 +1,46 @@
+"""`unseen clean FILE... -o OUT`: copies without metadata (faces are not removed).
+Parsing and printing only; the work is `unseen.metadata.clean`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from unseen.cli.common import ExitCode, Parser, stderr, stdout
+from unseen.errors import UnseenError
+from unseen.metadata import clean
+from unseen.metadata.names import identifying_name
+
+
+def parser() -> Parser:
+    p = Parser(prog="unseen clean",
+               description="Copy files without metadata (faces are NOT removed; use `unseen`).")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
+                   help="output folder (or file, for a single input)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    return p
+
+
+def run(a: argparse.Namespace) -> int:
+    from unseen.batch import plan_jobs
+
+    out, err = stdout(a.quiet), stderr()
+    failed = 0
+    for job in plan_jobs(a.files, a.output):
+        if job.skip_reason:
+            continue
+        try:
+            r = clean(job.source, job.dest)
+        except UnseenError as exc:
+            failed += 1
+            err.print(f"unseen clean: {job.source}: {exc}", markup=False)
+            continue
+        out.print(f"{job.source} -> {r.output}: {len(r.removed)} fields removed ({r.method})",
+                  markup=False)
+        for note in r.notes:
+            out.print(f"  note: {note}", markup=False)
+        if why := identifying_name(job.dest.name):
+            out.print(f"  note: the file name {why}; rename it before publishing", markup=False)
+    return ExitCode.FAILED if failed else ExitCode.OK

@@ -1,0 +1,71 @@
+"""`unseen inspect FILE...`: what in each file (and its name) identifies place, time,
+device or person. Parsing and printing only; the work is `unseen.metadata.inspect`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from unseen.cli.common import ExitCode, Parser, stderr, stdout
+from unseen.errors import UnseenError
+from unseen.metadata import CATEGORIES, CATEGORY_TITLES, MetadataFinding, inspect
+
+RISK_NOTE = {
+    "location": "where it was made",
+    "time": "when it was made",
+    "device": "with what (make, model, serial numbers, vendor data)",
+    "person": "who made it or is named in it",
+    "software": "what edited it",
+    "hidden-image": "a copy of the picture that unseen's face removal would not touch",
+    "other": "other fields",
+}
+
+
+def parser() -> Parser:
+    p = Parser(prog="unseen inspect",
+               description="List what in each file identifies place, time, device or person "
+               "(its file name included).")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    p.add_argument("--json", action="store_true", help="print JSON for machines")
+    return p
+
+
+def run(a: argparse.Namespace) -> int:
+    out, err = stdout(), stderr()
+    failed = False
+    doc: list[dict[str, object]] = []
+    for path in a.files:
+        try:
+            findings = inspect(path, names=True)
+        except UnseenError as exc:
+            failed = True
+            err.print(f"unseen inspect: {path}: {exc}", markup=False)
+            doc.append({"file": str(path), "error": str(exc)})
+            continue
+        if a.json:
+            doc.append({"file": str(path), "findings": [f.to_dict() for f in findings]})
+        else:
+            _print_findings(out, path, findings)
+    if a.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    return ExitCode.FAILED if failed else ExitCode.OK
+
+
+def _print_findings(out: Console, path: Path, findings: list[MetadataFinding]) -> None:
+    if not findings:
+        out.print(f"[bold]{escape(str(path))}[/bold]: no identifying metadata found")
+        return
+    out.print(f"[bold]{escape(str(path))}[/bold]: {len(findings)} fields")
+    for cat in CATEGORIES:
+        group = [f for f in findings if f.category == cat]
+        if not group:
+            continue
+        out.print(f"  [bold]{CATEGORY_TITLES[cat]}[/bold] ({RISK_NOTE[cat]})")
+        for f in group:
+            value = f": {escape(f.value)}" if f.value else ""
+            out.print(f"    {escape(f.name)}{value}  [dim]({escape(f.where)})[/dim]")
