@@ -31,7 +31,8 @@ from PIL import Image, ImageOps
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from unseen.evaluate import head_box, protected, torso_box  # noqa: E402
+from evaluate import head_box, protected, torso_box  # noqa: E402
+
 from unseen.settings import Settings  # noqa: E402
 
 Box = list[float]

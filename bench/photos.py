@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def score(pairs: list[tuple[np.ndarray, np.ndarray, list[list[float]]]]) -> dict[str, float]:
-    from unseen.evaluate import coverage, recall
+    from evaluate import coverage, recall
 
     hits, area = coverage(pairs)
     return {**recall(hits), "area": area}
@@ -125,7 +125,7 @@ def main() -> None:
             f"{len(items)} photos, {n_faces} faces; {platform.machine()}, "
             f"{platform.processor() or 'cpu'}, python {platform.python_version()}\n"
         )
-        from unseen.evaluate import BUCKET_NAMES
+        from evaluate import BUCKET_NAMES
 
         names = list(BUCKET_NAMES)
         print(

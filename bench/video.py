@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 import av
+from evaluate import leaked_frames
 
 from unseen.detect.retinaface import RetinaFace
-from unseen.evaluate import leaked_frames
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings
 

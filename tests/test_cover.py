@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from evaluate import head_box, protected, torso_box
 from PIL import Image, ImageOps
 
 from unseen import cover
 from unseen.detect import person
 from unseen.detections import Detections
-from unseen.evaluate import head_box, protected, torso_box
-from unseen.redact import RedactionPlan, apply_plan
+from unseen.redact import RedactionStyle, apply_plan
 from unseen.settings import Settings
 
 Box = list[float]
@@ -35,7 +35,7 @@ def test_area_kinds_are_boxes_without_margin() -> None:
         Detections.from_boxes([[10, 10, 30, 30]], "face"),
         Detections.from_boxes([[50, 50, 90, 70]], "plate"),
     ])
-    plan = RedactionPlan.from_detections(regions, mask_scale=1.5, shape="ellipse")
+    plan = RedactionStyle(mask_scale=1.5, shape="ellipse").plan(regions)
     face, plate = plan.regions
     assert face.shape == "ellipse" and face.width == pytest.approx(30)
     assert plate.shape == "box" and (plate.x1, plate.x2) == (50, 90)
@@ -58,7 +58,7 @@ def test_mask_to_boxes_never_shrinks() -> None:
     rng = np.random.default_rng(0)
     mask = (rng.random((37, 53)) > 0.8).astype(np.uint8)
     boxes = cover.mask_to_boxes(mask, "crowd", cell=4)
-    plan = RedactionPlan.from_detections(boxes, shape="box")
+    plan = RedactionStyle(shape="box").plan(boxes)
     assert plan.mask(37, 53)[mask.astype(bool)].all()
     assert set(boxes.kinds.tolist()) == {"crowd"}
 

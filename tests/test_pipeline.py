@@ -7,9 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from evaluate import coverage
 from PIL import Image, ImageOps
-
-from unseen.evaluate import coverage
 
 
 @pytest.fixture(scope="module")

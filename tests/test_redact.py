@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from unseen.detections import Detections
-from unseen.redact import RedactionPlan, apply_plan
+from unseen.redact import RedactionStyle, apply_plan
 
 
 def face_image(shared_data: Path) -> np.ndarray:
@@ -38,7 +38,7 @@ def test_fill_is_opaque_and_content_independent(shared_data: Path, engine) -> No
 def test_every_detection_is_inside_its_region() -> None:
     dets = Detections.from_boxes([[10.2, 20.7, 30.4, 45.1], [100, 100, 103, 104]])
     for shape in ("ellipse", "box"):
-        plan = RedactionPlan.from_detections(dets, "fill", 1.3, shape)  # type: ignore[arg-type]
+        plan = RedactionStyle("fill", 1.3, shape).plan(dets)  # type: ignore[arg-type]
         mask = plan.mask(200, 200)
         # the central 60 % of every box is covered, rounding never shrinks it
         assert mask[25:41, 14:27].all()
@@ -50,7 +50,7 @@ def test_weak_methods_scale_with_the_face(method: str, shared_data: Path, engine
     img = face_image(shared_data)
     dets = engine.detect(img)
     big = dets.filter(dets.heights >= np.sort(dets.heights)[-1])  # the largest face
-    plan = RedactionPlan.from_detections(big, method, 1.3, "box")  # type: ignore[arg-type]
+    plan = RedactionStyle(method, 1.3, "box").plan(big)  # type: ignore[arg-type]
     r = plan.regions[0]
     out = apply_plan(img, plan, np.random.default_rng(0))
     y1, y2, x1, x2 = int(r.y1) + 2, int(r.y2) - 2, int(r.x1) + 2, int(r.x2) - 2

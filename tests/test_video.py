@@ -19,9 +19,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from evaluate import leaked_frames
 
 from unseen.errors import CorruptMediaError
-from unseen.evaluate import leaked_frames
 from unseen.media.atomic import TEMP_PREFIX
 from unseen.media.video import probe_video, read_frames
 from unseen.pipeline import Anonymizer
@@ -432,7 +432,7 @@ def test_video_missed_face_is_repaired_or_withheld(
     assert res.status == "written" and res.verdict is not None and res.verdict.safe
     assert res.verdict.repaired and res.verdict.repaired[0].startswith("frame 10: a face at")
     # Without repair: not delivered, exit code 3; or kept as *.UNSAFE.mp4 when allowed.
-    monkeypatch.setattr("unseen.verify_video.MAX_REPAIRS", 0)
+    monkeypatch.setattr("unseen.verify.video.MAX_REPAIRS", 0)
     res = engine.file(src, tmp_path / "b" / "in.mp4")
     assert res.status == "unsafe" and res.output is None
     assert "frame 10: a face at" in (res.error or "")

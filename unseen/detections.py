@@ -50,6 +50,12 @@ class Detections:
     scores: FloatArray  # (N,)
     kinds: NDArray[np.str_]  # (N,)
     landmarks: FloatArray | None = None  # (N, 5, 2) or None
+    track_ids: NDArray[np.int64] | None = None
+    """Per box, the video track it belongs to (-1: none); None when untracked."""
+    sources: NDArray[np.str_] | None = None
+    """Per box, where it comes from: a detector's name, ``track`` (gap filled
+    or padded by the tracker), ``verify`` (found by the adversary), ``added``
+    (drawn by a person in review); None when not recorded."""
 
     def __post_init__(self) -> None:
         boxes = np.asarray(self.boxes, dtype=np.float32).reshape(-1, 4)
@@ -62,6 +68,24 @@ class Detections:
         if self.landmarks is not None:
             lms = np.asarray(self.landmarks, dtype=np.float32).reshape(n, 5, 2)
             object.__setattr__(self, "landmarks", _frozen(lms))
+        if self.track_ids is not None:
+            ids = np.asarray(self.track_ids, dtype=np.int64).reshape(n)
+            object.__setattr__(self, "track_ids", _frozen(ids))
+        if self.sources is not None:
+            src = np.asarray(self.sources, dtype=np.str_).reshape(n)
+            object.__setattr__(self, "sources", _frozen(src))
+
+    def _with(self, boxes: NDArray[np.floating], index: NDArray[np.intp] | None = None,
+              landmarks: FloatArray | None = None, keep_landmarks: bool = True) -> Detections:
+        """A value with new ``boxes`` and the other columns taken at ``index``
+        (all rows when None); landmarks replaced by ``landmarks`` when given."""
+        def pick(a: NDArray[np.generic] | None) -> NDArray[np.generic] | None:
+            return None if a is None else (a if index is None else a[index])
+
+        lms = landmarks if landmarks is not None else (
+            pick(self.landmarks) if keep_landmarks else None)
+        return Detections(boxes, pick(self.scores), pick(self.kinds), lms,  # type: ignore[arg-type]
+                          pick(self.track_ids), pick(self.sources))  # type: ignore[arg-type]
 
     # construction -------------------------------------------------------
     @classmethod
@@ -88,11 +112,19 @@ class Detections:
         lms = None
         if all(d.landmarks is not None for d in items):
             lms = np.concatenate([d.landmarks for d in items if d.landmarks is not None])
+        ids = None
+        if any(d.track_ids is not None for d in items):
+            ids = np.concatenate([np.full(len(d), -1, np.int64) if d.track_ids is None
+                                  else d.track_ids for d in items])
+        src = None
+        if any(d.sources is not None for d in items):
+            src = np.concatenate([np.full(len(d), "", np.str_) if d.sources is None
+                                  else d.sources for d in items])
         return cls(
             np.concatenate([d.boxes for d in items]),
             np.concatenate([d.scores for d in items]),
             np.concatenate([d.kinds for d in items]),
-            lms,
+            lms, ids, src,
         )
 
     # basic protocol -----------------------------------------------------
@@ -100,12 +132,7 @@ class Detections:
         return int(self.boxes.shape[0])
 
     def __getitem__(self, index: NDArray[np.bool_] | NDArray[np.intp] | slice) -> Detections:
-        return Detections(
-            self.boxes[index],
-            self.scores[index],
-            self.kinds[index],
-            None if self.landmarks is None else self.landmarks[index],
-        )
+        return self._with(self.boxes[index], index)  # type: ignore[arg-type]
 
     @property
     def widths(self) -> FloatArray:
@@ -121,7 +148,7 @@ class Detections:
 
     def grown(self, factor: float) -> Detections:
         """Boxes scaled by ``factor`` about their centres (landmarks dropped)."""
-        return Detections(grow_boxes(self.boxes, factor), self.scores, self.kinds)
+        return self._with(grow_boxes(self.boxes, factor), keep_landmarks=False)
 
     def transformed(self, sx: float, sy: float, dx: float = 0.0, dy: float = 0.0) -> Detections:
         """Map boxes by ``x * sx + dx`` and ``y * sy + dy``."""
@@ -130,13 +157,13 @@ class Detections:
         lms = None
         if self.landmarks is not None:
             lms = self.landmarks * np.array([sx, sy], np.float32) + np.array([dx, dy], np.float32)
-        return Detections(self.boxes * mul + add, self.scores, self.kinds, lms)
+        return self._with(self.boxes * mul + add, landmarks=lms, keep_landmarks=lms is not None)
 
     def clipped(self, width: int, height: int) -> Detections:
         b = self.boxes.copy()
         b[:, 0::2] = np.clip(b[:, 0::2], 0, width)
         b[:, 1::2] = np.clip(b[:, 1::2], 0, height)
-        d = Detections(b, self.scores, self.kinds, self.landmarks)
+        d = self._with(b)
         return d.filter((d.widths > 0) & (d.heights > 0))
 
     def nms(self, iou_threshold: float = 0.3) -> Detections:
@@ -177,12 +204,17 @@ class Detections:
             alive &= ~over
             alive[i] = False
         idx = np.array(keep, dtype=np.intp)
-        return Detections(
-            merged[idx],
-            self.scores[idx],
-            self.kinds[idx],
-            None if self.landmarks is None else self.landmarks[idx],
-        )
+        return self._with(merged[idx], idx)
+
+    def with_sources(self, source: str) -> Detections:
+        """The same boxes, every one marked as coming from ``source``."""
+        return Detections(self.boxes, self.scores, self.kinds, self.landmarks, self.track_ids,
+                          np.full(len(self), source))
+
+    def with_track(self, track_id: int) -> Detections:
+        """The same boxes, every one marked as belonging to track ``track_id``."""
+        return Detections(self.boxes, self.scores, self.kinds, self.landmarks,
+                          np.full(len(self), track_id, np.int64), self.sources)
 
     def to_list(self) -> list[dict[str, object]]:
         """Plain numbers for reports: boxes, scores, kinds; never pixels."""

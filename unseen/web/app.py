@@ -25,12 +25,17 @@ from PIL import Image, ImageOps
 
 from unseen.batch import Job, plan_jobs
 from unseen.batch.jobdb import JobDatabase, content_hash, settings_key
-from unseen.detections import Detections
 from unseen.errors import UnseenError
 from unseen.media import media_kind
 from unseen.media.image import read_photo
-from unseen.redact import RedactionPlan
-from unseen.review import PhotoReview, ReviewError, ReviewStore, export_photo, redact_reviewed
+from unseen.review import (
+    PhotoReview,
+    ReviewError,
+    ReviewStore,
+    export_photo,
+    export_summary,
+    redact_reviewed,
+)
 from unseen.settings import Settings
 from unseen.web.video import VideoReviews
 
@@ -122,10 +127,20 @@ class ReviewContext:
             if doc is not None:
                 return PhotoReview.from_dict(doc)
             photo = read_photo(job.source, self.settings.max_image_megapixels)
-            dets = self.engine.detect(photo.pixels)
+            # What a CLI run would cover: faces plus heads, bodies, crowds, plates.
+            dets = self.engine.cover(photo.pixels, self.engine.detect(photo.pixels))
             review = PhotoReview.from_detections(dets, photo.width, photo.height, self.settings)
             self.store.save(rel, chash, "photo", review.to_dict())
             return review
+
+    def record(self, job: Job, result: Any) -> None:
+        """An export's outcome in the job record (as a batch run records it)."""
+        db = JobDatabase(self.out)
+        try:
+            db.record(job.source, job.dest, self.chash(job.source),
+                      settings_key(self.settings), result)
+        finally:
+            db.close()
 
     def save_photo_review(self, rel: str, review: PhotoReview) -> None:
         job = self.job(rel)
@@ -254,13 +269,8 @@ def create_app(
             engine = ctx.engine
             result = export_photo(engine, job.source, job.dest, review,
                                   verify=ctx.settings.verify != "off")
-            db = JobDatabase(ctx.out)
-            try:
-                db.record(job.source, job.dest, ctx.chash(job.source),
-                          settings_key(engine.settings), result)
-            finally:
-                db.close()
-            summary = _export_summary(ctx, result)
+            ctx.record(job, result)
+            summary = export_summary(result, ctx.out)
             ctx.save_photo_review(path, PhotoReview.from_dict(
                 {**review.to_dict(), "last_export": summary}))
         return summary
@@ -367,21 +377,9 @@ def _thumbnail(path: Path, max_megapixels: float) -> NDArray[np.uint8]:
 def _photo_doc(ctx: ReviewContext, rel: str, review: PhotoReview) -> dict[str, Any]:
     d = review.to_dict()
     d["path"] = rel
-    for r in d["regions"]:
+    for r, region in zip(d["regions"], review.regions, strict=True):
         if r["source"] == "detected":
-            # Where the cover goes: the detector's box grown like the pipeline grows it.
-            g = RedactionPlan.from_detections(
-                Detections.from_boxes([r["box"]]), review.method, review.mask_scale).regions[0]
-            r["cover"] = [round(v, 2) for v in (g.x1, g.y1, g.x2, g.y2)]
-    d["faces"] = len(review.active)
+            # Where the cover goes: grown like the pipeline grows it.
+            r["cover"] = [round(v, 2) for v in review.cover_box(region)]
+    d["faces"] = sum(1 for r in review.active if r.kind == "face")
     return d
-
-
-def _export_summary(ctx: ReviewContext, result: Any) -> dict[str, Any]:
-    out = None
-    if result.output:
-        out = Path(result.output).resolve().relative_to(ctx.out).as_posix()
-    verdict = result.verdict.to_dict() if result.verdict is not None else None
-    return {"status": result.status, "output": out, "error": result.error,
-            "warnings": list(result.warnings), "faces": result.faces, "verdict": verdict,
-            "seconds": round(result.seconds, 2)}

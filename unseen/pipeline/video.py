@@ -1,0 +1,321 @@
+"""One video through the stages, in two passes over the file.
+
+`VideoRedactor` holds the video passes; delivery (unseen.deliver) runs pass 2
+through it with the adversary watching.
+
+Pass 1 decodes, detects (a full multi-scale search on key frames and at
+scene cuts, a cheap single-scale pass on the others) and tracks, keeping
+only boxes. Pass 2 decodes again, covers every tracked face and encodes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from unseen.cover import cover_regions
+from unseen.detect.multiscale import MultiScaleDetector, Pass
+from unseen.detections import Detections
+from unseen.errors import CorruptMediaError, IncompleteRedactionError
+from unseen.media.atomic import atomic_output
+from unseen.media.video import (
+    CONTAINERS,
+    EncodeOptions,
+    VideoFrame,
+    VideoInfo,
+    VideoReader,
+    VideoWriter,
+    probe_video,
+)
+from unseen.redact import RedactionStyle, apply_plan
+from unseen.settings import Settings
+from unseen.track import CoverPolicy, FaceTimeline, FaceTracker, SceneCutDetector, cover_boxes
+
+ProgressCallback = Callable[["VideoProgress"], None]
+PARTIAL_MARK = ".PARTIAL"
+CHEAP, UPSCALED = "centerface-cheap", "centerface-2x"  # extra sessions
+CUT_THUMB = (64, 36)  # scene-cut histograms need no more
+
+
+class FrameJudge(Protocol):
+    """Verification inside pass 2 (unseen.verify.video.VideoJudge implements it).
+
+    The redactor shows the judge every frame it ``wants`` before encoding it;
+    faces the judge still finds are covered from ``window`` frames before to
+    ``window`` frames after (the redactor holds that many frames back from
+    the encoder), and the frame is shown again, until the judge returns none.
+    """
+
+    window: int
+
+    def wants(self, index: int) -> bool:
+        """Whether frame ``index`` is to be judged."""
+        ...
+
+    def judge(self, index: int, original: np.ndarray, redacted: np.ndarray,
+              covered: Detections) -> Detections:
+        """Faces still visible in ``redacted`` (RGB, with the ``covered``
+        regions redacted) that should be covered now."""
+        ...
+
+    def encoded(self, index: int, pixels: np.ndarray) -> None:
+        """Frame ``index`` goes to the encoder as ``pixels``."""
+        ...
+
+
+REPAIR_GROWTH = 1.2
+"""A face the judge finds is covered with its box grown by this factor."""
+
+
+@dataclass(frozen=True)
+class VideoProgress:
+    """Where a video job is: ``stage`` is ``detect`` (pass 1) or ``redact`` (pass 2)."""
+
+    stage: str
+    frame: int
+    total: int
+    """Frames the container declares (0 if unknown)."""
+
+
+class VideoRedactor:
+    """Runs both passes with one detector and one set of settings."""
+
+    def __init__(self, detector: MultiScaleDetector, settings: Settings) -> None:
+        self.detector = detector
+        self.settings = settings
+        self.style = RedactionStyle.from_settings(settings)
+        # onnxruntime re-plans its memory whenever the input shape changes,
+        # which costs more than a small pass; give each recurring shape its
+        # own CenterFace session.
+        from unseen.detect.centerface import CenterFace
+
+        models = dict(detector.detectors)
+        models[CHEAP] = CenterFace(settings.threads)
+        models[UPSCALED] = CenterFace(settings.threads)
+        self._models = MultiScaleDetector(models, tile_size=detector.tile_size)
+
+    # pass 1 ---------------------------------------------------------------
+    def cheap_passes(self, info: VideoInfo) -> list[Pass]:
+        """One CenterFace pass, downscaled to the cheap pixel budget."""
+        s = self.settings
+        scale = min(1.0, math.sqrt(s.video_cheap_megapixels * 1e6 / (info.width * info.height)))
+        return [Pass(CHEAP, scale, s.threshold)]
+
+    def key_passes(self, info: VideoInfo) -> list[Pass]:
+        """Every model at (up to) full size, and CenterFace at 2x for small video."""
+        s = self.settings
+        megapixels = info.width * info.height / 1e6
+        base = min(1.0, math.sqrt(s.video_key_megapixels / megapixels))
+        passes = [Pass("centerface", base, s.threshold)]
+        passes += [Pass(name, base, min(0.95, s.threshold * 4))
+                   for name in self.detector.detectors if name != "centerface"]
+        if base == 1.0 and megapixels * 4 <= s.video_key_megapixels * 1.1:
+            passes.append(Pass(UPSCALED, 2.0, s.threshold, max_face=48.0))
+        return passes
+
+    def find_faces(self, source: Path, info: VideoInfo,
+                   progress: ProgressCallback | None = None) -> FaceTimeline:
+        s = self.settings
+        cheap = self.cheap_passes(info)
+        key = self.key_passes(info)
+        tracker = FaceTracker(max_gap=max(2 * s.video_keyframe_interval, round(info.fps)))
+        cuts = SceneCutDetector()
+        timeline = FaceTimeline()
+        shot = 0
+        since_key = s.video_keyframe_interval
+        try:
+            with VideoReader(source) as reader:
+                for item in reader:
+                    vf: VideoFrame = item
+                    small = vf.rgb(*CUT_THUMB)
+                    if cuts.is_cut(small):
+                        shot += 1
+                        tracker.cut()
+                        since_key = s.video_keyframe_interval
+                    if since_key >= s.video_keyframe_interval:
+                        dets = self._run(vf.rgb(), key)
+                        timeline.key_frames += 1
+                        since_key = 0
+                    elif since_key % s.video_detect_stride == 0:
+                        dets = self._run_cheap(vf, info, cheap)
+                    else:
+                        dets = None
+                    since_key += 1
+                    if dets is not None:
+                        tracker.update(vf.index, dets.boxes, dets.scores)
+                    else:
+                        dets = Detections.empty()
+                    timeline.detections.append(dets)
+                    timeline.shots.append(shot)
+                    timeline.pts.append(vf.pts)
+                    timeline.time_base = vf.time_base
+                    if progress:
+                        progress(VideoProgress("detect", vf.index + 1, info.frames))
+        except CorruptMediaError as exc:
+            if not s.partial_output or not timeline.frames:
+                raise
+            timeline.error = str(exc)
+        timeline.tracks = tracker.finish()
+        pad = max(s.track_pad_frames, s.video_keyframe_interval, s.video_detect_stride)
+        policy = CoverPolicy(pad_before=pad, pad_after=pad, max_fill_gap=tracker.max_gap)
+        timeline.extra = cover_boxes(timeline.tracks, timeline.shots, policy)
+        timeline.policy = policy
+        return timeline
+
+    def _run(self, image: np.ndarray, passes: list[Pass]) -> Detections:
+        found = [self._models.run_pass(image, p) for p in passes]
+        return Detections.concat(found).nms(0.3)
+
+    def _run_cheap(self, vf: VideoFrame, info: VideoInfo, passes: list[Pass]) -> Detections:
+        # swscale resizes while converting to RGB: one pass over the frame.
+        scale = passes[0].scale
+        tw, th = max(32, round(info.width * scale)), max(32, round(info.height * scale))
+        image = vf.rgb(tw, th)
+        found = [self._models.run_pass(image, Pass(p.detector, 1.0, p.threshold)) for p in passes]
+        dets = Detections.concat(found).nms(0.3)
+        return dets.transformed(info.width / tw, info.height / th)
+
+    # pass 2 ---------------------------------------------------------------
+    def regions(self, timeline: FaceTimeline, index: int, width: int, height: int
+                ) -> Detections:
+        """Everything to cover in frame ``index``: its faces (detected, filled,
+        padded) plus heads, bodies and crowd bands as the settings ask."""
+        return cover_regions(timeline.boxes(index), width, height, self.settings)
+
+    def redact(self, pixels: np.ndarray, regions: Detections,
+               filled: list[np.ndarray] | None = None) -> np.ndarray:
+        """A redacted copy of one RGB frame; ``filled`` boxes are filled
+        whatever the method."""
+        if len(regions):
+            pixels = apply_plan(pixels, self.style.plan(regions))
+        if filled:
+            pixels = apply_plan(pixels, self.style.filled().plan(
+                Detections.from_boxes(np.stack(filled))))
+        return pixels
+
+    def write(self, source: Path, dest: Path, timeline: FaceTimeline,
+              progress: ProgressCallback | None = None, judge: FrameJudge | None = None) -> int:
+        """Pass 2: decode again, cover ``timeline``'s regions, encode into ``dest``.
+
+        With a ``judge``, frames it wants are judged before they are encoded,
+        and what it finds is covered in them and in ``judge.window`` frames
+        either side (added to ``timeline.extra``).
+        """
+        s = self.settings
+        info = probe_video(source)
+        opts = EncodeOptions(crf=s.crf, preset=s.preset, keep_audio=s.keep_audio)
+        window = judge.window if judge is not None else 0
+        held: deque[tuple[int, int, np.ndarray]] = deque()  # judged, not yet encoded
+        written = 0
+        with atomic_output(dest) as tmp, VideoReader(
+            source, keep_audio=s.keep_audio, limit=timeline.frames
+        ) as reader:
+            writer = VideoWriter(tmp, dest.suffix, info.width, info.height, info.time_base,
+                                 info.frame_rate, opts, reader.audio_stream)
+
+            def encode(index: int, pts: int, pixels: np.ndarray) -> None:
+                nonlocal written
+                if judge is not None:
+                    judge.encoded(index, pixels)
+                writer.write(pixels, pts)
+                written += 1
+                if progress:
+                    progress(VideoProgress("redact", written, timeline.frames))
+
+            try:
+                for item in reader:
+                    if not isinstance(item, VideoFrame):
+                        writer.write_audio(item)
+                        continue
+                    i = item.index
+                    if item.pts != timeline.pts[i]:
+                        raise IncompleteRedactionError(
+                            "the video decoded differently the second time; nothing was written"
+                        )
+                    original = item.rgb()
+                    if original.shape[:2] != (info.height, info.width):
+                        raise IncompleteRedactionError(
+                            "the frame size changes inside the video; this is not supported"
+                        )
+                    regions = self.regions(timeline, i, info.width, info.height)
+                    pixels = self.redact(original, regions, timeline.fill.get(i))
+                    if judge is not None and judge.wants(i):
+                        while len(found := judge.judge(i, original, pixels, regions)):
+                            grown = found.grown(REPAIR_GROWTH)
+                            self._cover_around(timeline, i, grown, window, held,
+                                               info.width, info.height)
+                            regions = self.regions(timeline, i, info.width, info.height)
+                            pixels = self.redact(original, regions, timeline.fill.get(i))
+                    held.append((i, item.pts, pixels))
+                    while len(held) > window:
+                        encode(*held.popleft())
+                while held:
+                    encode(*held.popleft())
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            if written != timeline.frames:
+                raise IncompleteRedactionError(
+                    f"only {written} of {timeline.frames} frames could be redacted; "
+                    "nothing was written"
+                )
+        return written
+
+    def _cover_around(self, timeline: FaceTimeline, index: int, boxes: Detections,
+                      window: int, held: deque[tuple[int, int, np.ndarray]],
+                      width: int, height: int) -> None:
+        """Cover ``boxes`` from ``window`` frames before ``index`` to ``window``
+        after, within its shot: added to the timeline, and drawn again into the
+        frames still held back (all their regions: new faces can turn on crowd cover)."""
+        shot = timeline.shots[index]
+        for j in range(max(0, index - window), min(timeline.frames, index + window + 1)):
+            if timeline.shots[j] == shot:
+                timeline.extra[j].extend(boxes.boxes)
+        for k, (j, pts, pixels) in enumerate(held):
+            if j >= index - window and timeline.shots[j] == shot:
+                held[k] = (j, pts, self.redact(pixels, self.regions(timeline, j, width, height),
+                                               timeline.fill.get(j)))
+
+    def first_pass(self, source: Path, dest: Path, progress: ProgressCallback | None = None
+                   ) -> tuple[Path, VideoInfo, FaceTimeline, list[str]]:
+        """Pass 1, and what the output will be: its path (``*.PARTIAL.*`` for a
+        damaged video with ``partial_output``), the input's description, the
+        boxes, and warnings for the person."""
+        info = probe_video(source)
+        dest = output_path(dest)
+        timeline = self.find_faces(source, info, progress)
+        warnings = sound_warnings(bool(info.audio_codec), self.settings.keep_audio)
+        if info.other_streams:
+            warnings.append(f"{info.other_streams} subtitle/data/attachment stream(s) removed")
+        if timeline.error:
+            dest = dest.with_name(dest.stem + PARTIAL_MARK + dest.suffix)
+            warnings.append(
+                f"PARTIAL: the video is damaged after frame {timeline.frames} "
+                f"({timeline.error}); only the frames before it were written"
+            )
+        if timeline.frames == 0:
+            raise CorruptMediaError("the video has no decodable frames")
+        return dest, info, timeline, warnings
+
+
+def sound_warnings(has_sound: bool, keep: bool) -> list[str]:
+    """What to tell the person about a video's sound track (one wording everywhere)."""
+    if not has_sound:
+        return []
+    if keep:
+        return ["the sound track was kept: voices can identify people"]
+    return ["the sound track was removed (use --keep-audio to keep it)"]
+
+
+def output_path(dest: Path) -> Path:
+    """``dest``, as MP4 when its suffix is not a container unseen writes."""
+    if dest.suffix.lower() in CONTAINERS:
+        return dest
+    return dest.with_suffix(".mp4")

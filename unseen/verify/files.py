@@ -1,0 +1,135 @@
+"""Judging files: the adversary on a photo or video file (optionally beside its
+original), and the metadata inspector on the output.
+
+Used by delivery (unseen.deliver) and by ``unseen check`` for any tool's output.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from unseen.detections import Detections
+from unseen.errors import UnseenError
+from unseen.media import media_kind
+from unseen.media.image import read_photo
+from unseen.media.video import count_frames, read_frames
+from unseen.metadata import inspect
+from unseen.verify.adversary import Adversary
+from unseen.verify.verdict import Finding, Verdict
+
+if TYPE_CHECKING:
+    from unseen.track import Track
+
+VIDEO_CHECK_EVERY = 10
+"""The adversary looks at every this many frames of a written video (plus the
+frames where tracks start and end, and the last frame)."""
+
+
+def video_frames_to_check(frames: int, every: int, tracks: Sequence[Track] = ()) -> list[int]:
+    """Frame numbers to judge: every ``every``-th, the last, and each track's
+    first and last detection (where a face enters and leaves the cover)."""
+    picks = set(range(0, frames, max(1, every)))
+    picks.add(frames - 1)
+    for t in tracks:
+        for f in (t.frames[0], t.frames[-1]):
+            # A frame next to one already judged adds little.
+            if not any(g in picks for g in range(f - 2, f + 3)):
+                picks.add(f)
+    return sorted(i for i in picks if 0 <= i < frames)
+
+
+def check_video(
+    adversary: Adversary,
+    output: Path,
+    original: Path | None = None,
+    frames: Iterable[int] | None = None,
+    covered: Callable[[int, int, int], NDArray[np.bool_]] | None = None,
+    faces: Callable[[int], Detections] | None = None,
+    metadata: bool = True,
+) -> Verdict:
+    """The verdict on a video: the photo check (`Adversary.check`) on the
+    ``frames`` listed (every frame when None), decoded from ``output`` and,
+    in step, from ``original``; then metadata on the file.
+
+    ``covered(index, height, width)`` is the redacted mask of a frame and
+    ``faces(index)`` where its faces were (both worked out from the original
+    when not given). Reasons name the frame: "frame 1,204: a face at ...".
+    """
+    start = time.perf_counter()
+    verdict = Verdict(mode=adversary.mode)
+    wanted = None if frames is None else set(frames)
+    outs = read_frames(output)
+    origs = read_frames(original) if original is not None else None
+    checked = total = 0
+    for fb in outs:
+        fa = next(origs, None) if origs is not None else None
+        if origs is not None and fa is None:
+            verdict.add(Finding("unchecked", "unsafe",
+                                f"the output has more frames than the original ({fb.index + 1}+)"))
+            break
+        total += 1
+        if wanted is not None and fb.index not in wanted:
+            continue
+        out = fb.rgb()
+        orig = fa.rgb() if fa is not None else None
+        h, w = out.shape[:2]
+        one = adversary.check(
+            out, orig,
+            covered(fb.index, h, w) if covered is not None else None,
+            faces(fb.index) if faces is not None and orig is not None else None,
+        )
+        checked += 1
+        for f in one.findings:
+            verdict.add(replace(f, message=f"frame {fb.index:,}: {f.message}", frame=fb.index))
+        verdict.faces_checked += one.faces_checked
+        verdict.faces_skipped += one.faces_skipped
+        verdict.distances += one.distances
+        for k, v in one.seconds.items():
+            verdict.seconds[k] = verdict.seconds.get(k, 0.0) + v
+    if origs is not None and next(origs, None) is not None:
+        verdict.add(Finding("unchecked", "unsafe",
+                            f"the output has fewer frames ({total}) than the original"))
+    if checked < total:
+        verdict.add(Finding("unchecked", "note",
+                            f"{checked} of {total} frames checked for faces"))
+    verdict.seconds["frames_checked"] = float(checked)
+    if metadata:
+        check_metadata(output, verdict)
+    verdict.seconds["total"] = time.perf_counter() - start
+    return verdict
+
+
+def check_metadata(path: Path, verdict: Verdict) -> None:
+    """Add a finding per identifying field left in the file at ``path``."""
+    t = time.perf_counter()
+    try:
+        found = inspect(path)
+    except UnseenError as exc:
+        verdict.add(Finding("unchecked", "unsafe", f"metadata: could not be checked ({exc})"))
+        return
+    for f in found:
+        verdict.add(Finding("metadata", "unsafe",
+                            f"metadata: {f.name} ({f.category}) found in {f.where}"))
+    verdict.seconds["metadata"] = time.perf_counter() - t
+
+
+def check_files(adversary: Adversary, output: Path, original: Path | None = None) -> Verdict:
+    """The verdict on an output file, optionally against its original. A video
+    is judged on every `VIDEO_CHECK_EVERY`-th frame and its last (``full``
+    mode: every frame); the redacted regions are what differs from the original."""
+    if media_kind(output) == "video":
+        every = 1 if adversary.mode == "full" else VIDEO_CHECK_EVERY
+        picks = video_frames_to_check(count_frames(output), every)
+        return check_video(adversary, output, original, picks)
+    out = read_photo(output).pixels
+    orig = read_photo(original).pixels if original is not None else None
+    verdict = adversary.check(out, orig)
+    check_metadata(output, verdict)
+    return verdict
