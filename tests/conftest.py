@@ -4,11 +4,17 @@ loaded engine per test session (models take a moment to load)."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# Job state (unseen.batch.jobdb.default_state_root) goes to the per-user state
+# folder; tests, and the CLI runs they start, keep theirs in a folder of their own.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="unseen-test-state-")
 
 
 @pytest.fixture(scope="session")

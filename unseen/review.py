@@ -515,16 +515,19 @@ def track_summary(t: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class ReviewStore:
-    """Reviews kept in the job database (``.unseen-jobs.sqlite``) of the output folder."""
+    """Reviews kept in the job state folder (`unseen.batch.jobdb.state_folder`),
+    never in the output folder: boxes and choices, keyed by the path relative
+    to the reviewed folder and the job's content key (an HMAC, not a hash of
+    the original)."""
 
-    out_dir: Path
+    state: Path
     _db: sqlite3.Connection = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         from unseen.batch.jobdb import DB_NAME
 
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.path = self.out_dir / DB_NAME
+        self.state.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.state / DB_NAME
         try:
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
                                        check_same_thread=False)
@@ -561,11 +564,3 @@ class ReviewStore:
         """Every stored review, by source."""
         return {src: json.loads(doc) for src, doc in
                 self._db.execute("SELECT source, doc FROM review_edits")}
-
-    def job_states(self) -> dict[str, tuple[str, int | None, str | None, str | None]]:
-        """The batch runner's record per absolute source path: state, faces, verdict, error."""
-        try:
-            rows = self._db.execute("SELECT source, state, faces, verdict, error FROM files")
-        except sqlite3.OperationalError:
-            return {}  # no batch has run into this folder yet
-        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
 from unseen.batch import Job, plan_jobs
-from unseen.batch.jobdb import JobDatabase, content_hash, settings_key
+from unseen.batch.jobdb import JobDatabase, settings_key
 from unseen.errors import UnseenError
 from unseen.media import media_kind
 from unseen.media.image import read_photo
@@ -60,6 +60,8 @@ class ReviewContext:
     out: Path
     settings: Settings
     engine_factory: Any = None
+    state: Path | None = None
+    """The job state folder (default: the per-user one for ``out``); never ``out``."""
     _engine: Any = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     _hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)
@@ -67,7 +69,10 @@ class ReviewContext:
     def __post_init__(self) -> None:
         self.folder = self.folder.resolve()
         self.out = self.out.resolve()
-        self.store = ReviewStore(self.out)
+        # Reviews and export records live with the job state, outside the
+        # output folder; content is keyed by the job's HMAC, never a plain hash.
+        self.db = JobDatabase.for_output(self.out, self.state)
+        self.store = ReviewStore(self.db.state)
 
     @property
     def engine(self) -> Any:
@@ -113,7 +118,7 @@ class ReviewContext:
         st = path.stat()
         key = (str(path), st.st_mtime_ns, st.st_size)
         if key not in self._hashes:
-            self._hashes[key] = content_hash(path)
+            self._hashes[key] = self.db.content_key(path)
         return self._hashes[key]
 
     # photos -----------------------------------------------------------------
@@ -135,12 +140,10 @@ class ReviewContext:
 
     def record(self, job: Job, result: Any) -> None:
         """An export's outcome in the job record (as a batch run records it)."""
-        db = JobDatabase(self.out)
-        try:
-            db.record(job.source, job.dest, self.chash(job.source),
-                      settings_key(self.settings), result)
-        finally:
-            db.close()
+        with self.lock:
+            self.db.record(job.source, job.dest, self.chash(job.source),
+                           settings_key(self.settings), result,
+                           name=job.source.relative_to(self.folder).as_posix())
 
     def save_photo_review(self, rel: str, review: PhotoReview) -> None:
         job = self.job(rel)
@@ -154,9 +157,11 @@ def create_app(
     settings: Settings | None = None,
     token: str | None = None,
     engine_factory: Any = None,
+    state: Path | None = None,
 ) -> FastAPI:
-    """The review app for ``folder``, writing to ``out``. ``app.state.token`` is the token."""
-    ctx = ReviewContext(folder, out, settings or Settings(), engine_factory)
+    """The review app for ``folder``, writing to ``out`` (job state in ``state``,
+    default the per-user state folder). ``app.state.token`` is the token."""
+    ctx = ReviewContext(folder, out, settings or Settings(), engine_factory, state)
     if not ctx.folder.is_dir():
         raise UnseenError(f"{folder}: not a folder")
     if ctx.out == ctx.folder:
@@ -199,12 +204,14 @@ def create_app(
     @app.get("/api/files")
     def files() -> dict[str, Any]:
         jobs = ctx.jobs()
-        states = ctx.store.job_states()
         reviews = ctx.store.reviewed()
         items = []
         for rel, job in jobs.items():
             kind = media_kind(job.source)
-            row = states.get(str(job.source.resolve()))
+            with ctx.lock:
+                known = ctx.db.file_state(job.source)
+            row = None if known is None else (known.state, known.faces, known.verdict,
+                                              known.error)
             state, faces, error = _state(row)
             review = reviews.get(rel)
             if review is not None and kind == "photo":

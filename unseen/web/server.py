@@ -66,6 +66,7 @@ def make_server(
     settings: Settings | None = None,
     port: int = 0,
     engine_factory: Any = None,
+    state: Path | None = None,
 ) -> ReviewServer:
     """The review app for ``folder`` on 127.0.0.1 behind a new random token
     (``engine_factory``: tests share one loaded engine)."""
@@ -75,7 +76,7 @@ def make_server(
 
     out = out or default_output(folder)
     token = secrets.token_urlsafe(32)
-    app = create_app(folder, out, settings, token, engine_factory)
+    app = create_app(folder, out, settings, token, engine_factory, state)
     sock = bind_loopback(port)
     url = f"http://{HOST}:{sock.getsockname()[1]}/?token={token}"
     config = uvicorn.Config(app, log_level="warning", access_log=False,
@@ -89,10 +90,11 @@ def serve(
     settings: Settings | None = None,
     open_browser: bool = True,
     port: int = 0,
+    state: Path | None = None,
 ) -> None:
     """Run until interrupted."""
     out = out or default_output(folder)
-    review = make_server(folder, out, settings, port)
+    review = make_server(folder, out, settings, port, state=state)
     print(f"unseen: reviewing {folder.resolve()}; safe files go to {out.resolve()}")
     print(f"unseen: open {review.url}")
     print("unseen: only this computer can reach it; press Ctrl-C to stop", flush=True)
