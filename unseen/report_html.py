@@ -78,10 +78,7 @@ def _file_section(r: FileResult) -> str:
         if v.repaired:
             out.append("<p>found and fixed before delivery:</p><ul>"
                        + "".join(f"<li>{e(x)}</li>" for x in v.repaired) + "</ul>")
-        dist = f", closest distance {min(v.distances):.2f}" if v.distances else ""
-        out.append(f"<p class='small'>{v.faces_checked} face(s) re-identified, "
-                   f"{v.faces_skipped} too small or over budget{dist}; "
-                   f"{len(v.notes)} note(s)</p>")
+        out.append(f"<p class='small'>{e(v.comparison())}; {len(v.notes)} note(s)</p>")
         if v.notes:
             out.append("<ul class='small notes'>"
                        + "".join(f"<li>note: {e(x)}</li>" for x in v.notes) + "</ul>")

@@ -29,7 +29,7 @@ def parser() -> Parser:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
                    help="ORIGINAL OUTPUT (a pair, from any tool), or OUTPUT alone")
     p.add_argument("--full", action="store_true",
-                   help="more scales and every face re-identified (slower)")
+                   help="more scales, and every face compared with the original person (slower)")
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     return p
 
@@ -60,8 +60,6 @@ def print_verdict(out: Console, output: Path, verdict: Verdict, with_original: b
     for note in verdict.notes:
         out.print(f"  [dim]note: {escape(note)}[/dim]")
     if with_original:
-        dist = f"; closest distance {min(verdict.distances):.2f}" if verdict.distances else ""
-        out.print(f"  [dim]{verdict.faces_checked} face(s) re-identified, "
-                  f"{verdict.faces_skipped} too small or over budget{dist}[/dim]")
+        out.print(f"  [dim]{escape(verdict.comparison())}[/dim]")
     else:
         out.print("  [dim]no original given: re-identification was not run[/dim]")

@@ -9,10 +9,7 @@ pictures are encoded in memory and sent with ``Cache-Control: no-store``.
 from __future__ import annotations
 
 import html
-import io
 import secrets
-import threading
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,132 +20,24 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
-from unseen.batch import Job, plan_jobs
-from unseen.batch.jobdb import JobDatabase, settings_key
 from unseen.errors import UnseenError
 from unseen.media import media_kind
 from unseen.media.image import read_photo
 from unseen.review import (
     PhotoReview,
     ReviewError,
-    ReviewStore,
     export_photo,
     export_summary,
     redact_reviewed,
 )
 from unseen.settings import Settings
+from unseen.web.context import MAX_BODY_BYTES, NotFound, ReviewContext, jpeg_response, json_body
 from unseen.web.video import VideoReviews
 
 TOKEN_HEADER = "X-Unseen-Token"
 ALLOWED_HOSTS = frozenset({"127.0.0.1", "localhost"})
-MAX_BODY_BYTES = 1 << 20
-"""Edits are small JSON documents; nothing is uploaded."""
 THUMB_SIDE = 320
-PREVIEW_QUALITY = 90
 _STATIC = "unseen.web.static"
-
-
-class NotFound(UnseenError):
-    """A path that is not one of the folder's media files."""
-
-
-@dataclass
-class ReviewContext:
-    """What every route needs: the folders, the engine (loaded on first use), the store."""
-
-    folder: Path
-    out: Path
-    settings: Settings
-    engine_factory: Any = None
-    state: Path | None = None
-    """The job state folder (default: the per-user one for ``out``); never ``out``."""
-    _engine: Any = None
-    lock: threading.RLock = field(default_factory=threading.RLock)
-    _hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.folder = self.folder.resolve()
-        self.out = self.out.resolve()
-        # Reviews and export records live with the job state, outside the
-        # output folder; content is keyed by the job's HMAC, never a plain hash.
-        self.db = JobDatabase.for_output(self.out, self.state)
-        self.store = ReviewStore(self.db.state)
-
-    @property
-    def engine(self) -> Any:
-        with self.lock:
-            if self._engine is None:
-                if self.engine_factory is not None:
-                    self._engine = self.engine_factory()
-                else:
-                    from unseen.pipeline import Anonymizer
-
-                    self._engine = Anonymizer(self.settings)
-            return self._engine
-
-    # paths ------------------------------------------------------------------
-    def jobs(self) -> dict[str, Job]:
-        """Media files under the folder (relative POSIX path -> job), inside it only."""
-        out: dict[str, Job] = {}
-        for job in plan_jobs([self.folder], self.out):
-            if job.skip_reason:
-                continue
-            real = job.source.resolve()
-            # A symlink in the folder may point anywhere: only real files inside count.
-            if not real.is_relative_to(self.folder) or not real.is_file():
-                continue
-            if not job.dest.resolve().is_relative_to(self.out):
-                continue
-            out[job.source.relative_to(self.folder).as_posix()] = job
-        return out
-
-    def job(self, rel: str) -> Job:
-        """The job for a path the browser sent; anything else is `NotFound`."""
-        if not rel or "\x00" in rel:
-            raise NotFound("no such file in the folder")
-        job = self.jobs().get(rel)
-        if job is None:
-            raise NotFound("no such file in the folder")
-        # Belt and braces: the listing is already confined to the folder.
-        if not job.source.resolve().is_relative_to(self.folder):
-            raise NotFound("no such file in the folder")
-        return job
-
-    def chash(self, path: Path) -> str:
-        st = path.stat()
-        key = (str(path), st.st_mtime_ns, st.st_size)
-        if key not in self._hashes:
-            self._hashes[key] = self.db.content_key(path)
-        return self._hashes[key]
-
-    # photos -----------------------------------------------------------------
-    def photo_review(self, rel: str, reset: bool = False) -> PhotoReview:
-        job = self.job(rel)
-        if media_kind(job.source) != "photo":
-            raise NotFound("not a photo")
-        chash = self.chash(job.source)
-        with self.lock:
-            doc = None if reset else self.store.load(rel, chash)
-            if doc is not None:
-                return PhotoReview.from_dict(doc)
-            photo = read_photo(job.source, self.settings.max_image_megapixels)
-            # What a CLI run would cover: faces plus heads, bodies, crowds, plates.
-            dets = self.engine.cover(photo.pixels, self.engine.detect(photo.pixels))
-            review = PhotoReview.from_detections(dets, photo.width, photo.height, self.settings)
-            self.store.save(rel, chash, "photo", review.to_dict())
-            return review
-
-    def record(self, job: Job, result: Any) -> None:
-        """An export's outcome in the job record (as a batch run records it)."""
-        with self.lock:
-            self.db.record(job.source, job.dest, self.chash(job.source),
-                           settings_key(self.settings), result,
-                           name=job.source.relative_to(self.folder).as_posix())
-
-    def save_photo_review(self, rel: str, review: PhotoReview) -> None:
-        job = self.job(rel)
-        with self.lock:
-            self.store.save(rel, self.chash(job.source), "photo", review.to_dict())
 
 
 def create_app(
@@ -226,10 +115,10 @@ def create_app(
         job = ctx.job(path)
         kind = media_kind(job.source)
         if kind == "video":
-            return _jpeg(videos.thumbnail(path), 80)
+            return jpeg_response(videos.thumbnail(path), 80)
         if kind != "photo":
             raise NotFound("no preview for this kind of file")
-        return _jpeg(_thumbnail(job.source, ctx.settings.max_image_megapixels), 80)
+        return jpeg_response(_thumbnail(job.source, ctx.settings.max_image_megapixels), 80)
 
     @app.get("/api/photo")
     def photo(path: str) -> dict[str, Any]:
@@ -237,7 +126,7 @@ def create_app(
 
     @app.put("/api/photo")
     async def edit_photo(path: str, request: Request) -> dict[str, Any]:
-        body = await _json_body(request)
+        body = await json_body(request)
         review = ctx.photo_review(path)
         removed = body.get("removed", [])
         added = body.get("added", [])
@@ -259,14 +148,14 @@ def create_app(
         job = ctx.job(path)
         if media_kind(job.source) != "photo":
             raise NotFound("not a photo")
-        return _jpeg(read_photo(job.source, ctx.settings.max_image_megapixels).pixels)
+        return jpeg_response(read_photo(job.source, ctx.settings.max_image_megapixels).pixels)
 
     @app.get("/api/photo/preview")
     def preview(path: str) -> Response:
         review = ctx.photo_review(path)
         job = ctx.job(path)
         photo = read_photo(job.source, ctx.settings.max_image_megapixels)
-        return _jpeg(redact_reviewed(photo, review, ctx.settings).pixels)
+        return jpeg_response(redact_reviewed(photo, review, ctx.settings).pixels)
 
     @app.post("/api/photo/export")
     def export(path: str) -> dict[str, Any]:
@@ -327,21 +216,6 @@ def _secure(resp: Response) -> Response:
     return resp
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ReviewError("request too large")
-    import json
-
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise ReviewError("the request is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise ReviewError("the request must be a JSON object")
-    return body
-
-
 # helpers -----------------------------------------------------------------------
 
 
@@ -358,12 +232,6 @@ def _state(row: tuple[str, int | None, str | None, str | None] | None
     if state == "written":
         return (verdict or "written"), faces, error
     return state, faces, error
-
-
-def _jpeg(pixels: NDArray[np.uint8], quality: int = PREVIEW_QUALITY) -> Response:
-    buf = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buf, "JPEG", quality=quality)
-    return Response(buf.getvalue(), media_type="image/jpeg")
 
 
 def _thumbnail(path: Path, max_megapixels: float) -> NDArray[np.uint8]:

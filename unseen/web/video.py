@@ -40,10 +40,10 @@ from unseen.review import (
     video_style,
 )
 from unseen.settings import RedactMethod, RegionShape
+from unseen.web.context import ReviewContext, jpeg_response, json_body
 
 if TYPE_CHECKING:
     from unseen.pipeline.video import VideoProgress
-    from unseen.web.app import ReviewContext
 
 THUMB_SIDE = 320
 FRAME_CACHE = 4
@@ -267,8 +267,6 @@ class VideoReviews:
 
     # routes ---------------------------------------------------------------------------
     def add_routes(self, app: FastAPI) -> None:
-        from unseen.web.app import _jpeg, _json_body
-
         @app.get("/api/video")
         def video(path: str) -> dict[str, Any]:
             return self.state(path)
@@ -280,7 +278,7 @@ class VideoReviews:
 
         @app.put("/api/video")
         async def edit(path: str, request: Request) -> dict[str, Any]:
-            return self.edit(path, await _json_body(request))
+            return self.edit(path, await json_body(request))
 
         @app.get("/api/video/regions")
         def regions(path: str, index: int) -> list[dict[str, Any]]:
@@ -306,7 +304,7 @@ class VideoReviews:
                 regs = per_frame[index] if index < len(per_frame) else []
                 if regs:
                     pixels = apply_plan(pixels, self.plan(regs, doc))
-            return _jpeg(pixels)
+            return jpeg_response(pixels)
 
         @app.post("/api/video/export")
         def export(path: str) -> dict[str, Any]:

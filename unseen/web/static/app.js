@@ -214,8 +214,7 @@ function verdictPanel(exp) {
     exp.output ? ` → ${exp.output}` : " (nothing delivered)"));
   if (v) {
     lines.push(el("div", {}, el("strong", {}, "Verification: "), v.verdict.toUpperCase(),
-      ` (${v.mode}; ${v.faces_reidentified} face(s) re-identified against the original` +
-      (v.min_distance !== null ? `, closest distance ${v.min_distance}` : "") + ")"));
+      ` (${v.mode}; ${v.comparison})`));
     for (const r of v.reasons || []) lines.push(el("div", { class: "error" }, "• " + r));
     for (const r of v.repaired || []) lines.push(el("div", { class: "hint" }, "repaired: " + r));
   } else if (exp.status !== "failed") {
