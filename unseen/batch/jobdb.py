@@ -81,6 +81,8 @@ def state_folder(output: Path, state: Path | None = None) -> Path:
 
 def job_secret(state: Path) -> bytes:
     """The state folder's random secret (made on first use; readable by the user only)."""
+    if state.exists() and not state.is_dir():
+        raise UnseenError(f"{state}: the job state needs a folder, and this is a file")
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state / SECRET_NAME
     try:
@@ -101,16 +103,6 @@ def settings_key(settings: Settings) -> str:
     """Hash of every setting that changes the output."""
     d = {k: v for k, v in settings.as_dict().items() if k not in _NOT_OUTPUT_AFFECTING}
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def content_hash(path: Path, chunk: int = 1 << 20) -> str:
-    """Plain SHA-256 of a file, for in-memory caching only: never store it (use
-    `JobDatabase.content_key`, which matches nothing outside the job)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 @dataclass(frozen=True)

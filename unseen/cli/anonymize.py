@@ -183,13 +183,20 @@ def run(a: argparse.Namespace) -> int:
             on_result=done, on_start=started, on_progress=frame_done, debug=a.debug,
         )
     results = run.results
+    report_failed = ""
     if a.report:
         from unseen.report import write_report
         from unseen.report_html import html_path, write_html
 
-        write_report(a.report, results, settings.as_dict(), __version__)
-        write_html(html_path(a.report), results, settings.as_dict(), __version__)
+        try:
+            write_report(a.report, results, settings.as_dict(), __version__)
+            write_html(html_path(a.report), results, settings.as_dict(), __version__)
+        except OSError as exc:
+            report_failed = f"cannot write the report {a.report}: {exc.strerror or exc}"
     print_summary(out, results, run.seconds, run.bytes_processed)
+    if report_failed:
+        err.print(f"unseen: {report_failed}", markup=False)
+        return ExitCode.FAILED
     if run.interrupted:
         err.print("unseen: stopped early; run the same command again to finish", markup=False)
         return ExitCode.INTERRUPTED
