@@ -115,9 +115,12 @@ def test_state_folder_resume_lock_and_names(
     assert len(first) == 2 and all(q.name.startswith("photo-") for q in first)
     assert not private_state_home.exists(), "--state: nothing in the per-user folder"
     capsys.readouterr()
-    # same input, same settings: already done, under the same neutral names
+    # same input, same settings: already done, under the same neutral names; the job
+    # database older versions left in the output folder is removed
+    (out / ".unseen-jobs.sqlite").write_bytes(b"SQLite format 3\x00 /home/amira/card")
     assert main(base) == 0
     assert "2 already done" in " ".join(capsys.readouterr().out.split())
+    assert not (out / ".unseen-jobs.sqlite").exists()
     assert {q: q.stat().st_mtime_ns for q in out.rglob("*") if q.is_file()} == first
     # a report that cannot be written: one line, exit code 2 (the files are still there)
     assert main([*base, "--report", "/proc/unseen-report.json"]) == 2

@@ -205,6 +205,9 @@ class BatchRun:
     seconds: float
     bytes_processed: int
     interrupted: bool = False
+    removed_legacy_state: bool = False
+    """An old job database (``OUT/.unseen-jobs.sqlite``, which held the originals'
+    paths and hashes) was found in the output folder and deleted."""
 
 
 def run_batch(
@@ -238,6 +241,7 @@ def run_batch(
                           "give another state folder")
     with _exclusive(state):
         _remove_stale_temporaries(output, jobs)
+        legacy = _remove_legacy_state(output)
         db = JobDatabase(state, output)
         run_id = db.start_run(settings)
         skey = settings_key(settings)
@@ -294,7 +298,7 @@ def run_batch(
 
             db.finish_run(run_id, summarize(results))
             db.close()
-    return BatchRun(results, time.perf_counter() - start, nbytes, interrupted)
+    return BatchRun(results, time.perf_counter() - start, nbytes, interrupted, legacy)
 
 
 def _name_result(r: FileResult, job: Job, output: Path) -> None:
@@ -371,6 +375,22 @@ def _exclusive(state: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+LEGACY_DB_NAMES = (".unseen-jobs.sqlite", ".unseen-jobs.sqlite-journal",
+                   ".unseen-jobs.sqlite-wal", ".unseen-jobs.sqlite-shm")
+
+
+def _remove_legacy_state(output: Path) -> bool:
+    """Versions before 0.2 kept the job database in the output folder, with the
+    originals' absolute paths and SHA-256: an output folder must not carry it."""
+    found = False
+    for name in LEGACY_DB_NAMES:
+        p = output / name
+        if p.is_file() and not p.is_symlink():
+            p.unlink()
+            found = True
+    return found
 
 
 def _remove_stale_temporaries(output: Path, jobs: Sequence[Job]) -> None:

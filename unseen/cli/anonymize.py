@@ -182,6 +182,9 @@ def run(a: argparse.Namespace) -> int:
             engine=a.engine, address=a.address,
             on_result=done, on_start=started, on_progress=frame_done, debug=a.debug,
         )
+    if run.removed_legacy_state:
+        err.print("unseen: removed an old job database from the output folder (it held the "
+                  "originals' paths and hashes)", markup=False)
     results = run.results
     report_failed = ""
     if a.report:
