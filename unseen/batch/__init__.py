@@ -10,6 +10,7 @@ already done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -288,7 +289,8 @@ def run_batch(
                         db.record(job.source, job.dest, contents[job.source], skey, result,
                                   name=job.display_name, renamed=job.renamed)
                         if result.status == "written":
-                            nbytes += job.source.stat().st_size
+                            with contextlib.suppress(OSError):  # removed meanwhile
+                                nbytes += job.source.stat().st_size
                         emit(job, result)
                 interrupted = stop_state["stopped"]
         finally:
