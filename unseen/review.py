@@ -437,15 +437,18 @@ def review_timeline(doc: dict[str, Any], per_frame: list[list[dict[str, Any]]],
 
 def export_video(engine: Anonymizer, source: Path, dest: Path, doc: dict[str, Any],
                  per_frame: list[list[dict[str, Any]]],
-                 progress: Callable[..., None] | None = None) -> FileResult:
+                 progress: Callable[..., None] | None = None,
+                 settings: Settings | None = None) -> FileResult:
     """Write the reviewed video through `unseen.deliver` with the person's regions;
     the adversary judges it (no repair: flagged frames are for the person).
+    ``settings``: the review's (default: the engine's).
     Never raises for bad input: the result says what went wrong."""
     from unseen.pipeline.video import VideoRedactor, output_path, sound_warnings
 
     start = time.perf_counter()
-    method, shape = video_choices(doc, engine.settings)
-    settings = replace(engine.settings, redact=method, shape=shape)
+    base = settings or engine.settings
+    method, shape = video_choices(doc, base)
+    settings = replace(base, redact=method, shape=shape)
     result = FileResult(input=str(source), kind="video")
     try:
         from unseen.media.video import probe_video

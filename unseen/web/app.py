@@ -104,7 +104,8 @@ def create_app(
             state, faces, error = _state(row)
             review = reviews.get(rel)
             if review is not None and kind == "photo":
-                faces = sum(1 for r in review["regions"] if not r.get("removed"))
+                faces = sum(1 for r in review["regions"]
+                            if not r.get("removed") and r.get("kind", "face") == "face")
             items.append({"path": rel, "kind": kind, "state": state, "faces": faces,
                           "reviewed": bool(review and review.get("edited")), "error": error})
         return {"folder": str(ctx.folder), "output": str(ctx.out), "files": items,

@@ -217,7 +217,7 @@ class VideoReviews:
             else:
                 try:
                     result = export_video(self.ctx.engine, job.source, job.dest, doc,
-                                          per_frame, progress)
+                                          per_frame, progress, self.ctx.settings)
                 except Exception as exc:  # shown in the UI rather than lost in a thread
                     result = FileResult(input=str(job.source), kind="video", status="failed",
                                         error=f"export failed: {exc}")
