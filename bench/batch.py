@@ -42,7 +42,9 @@ def main() -> None:
         for label, workers, threads in (("1 job, 1 thread", 1, 1), ("1 job, all threads", 1, 0),
                                         ("2 jobs, 1 thread each", 2, 0)):
             out = Path(tmp) / f"out-{workers}-{threads}"
-            run = run_batch(plan_jobs([src], out), Settings(threads=threads), out, workers=workers)
+            state = Path(tmp) / f"state-{workers}-{threads}"  # job state outside the output
+            run = run_batch(plan_jobs([src], out), Settings(threads=threads), out, state,
+                            workers=workers)
             n = sum(r.status == "written" for r in run.results)
             fps = n / run.seconds
             if label == "1 job, all threads":

@@ -27,6 +27,9 @@ def parser() -> Parser:
     p.add_argument("--redact", choices=("fill", "blur", "pixelate"), default="fill",
                    help="starting redaction method (default fill)")
     p.add_argument("--shape", choices=("ellipse", "box"), default="ellipse")
+    p.add_argument("--state", type=Path, metavar="DIR",
+                   help="keep reviews and export records in DIR instead of the per-user "
+                   "state folder; never inside the output folder")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
     p.add_argument("--no-browser", action="store_true", help="only print the address")
     return p
@@ -48,5 +51,6 @@ def run(a: argparse.Namespace) -> int:
 
     settings = Settings(redact=a.redact, shape=a.shape, verify=a.verify)
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the server stops
-        serve(a.folder, a.output, settings, open_browser=not a.no_browser, port=a.port)
+        serve(a.folder, a.output, settings, open_browser=not a.no_browser, port=a.port,
+              state=a.state)
     return ExitCode.OK

@@ -51,6 +51,8 @@ class ReviewContext:
     def __post_init__(self) -> None:
         self.folder = self.folder.resolve()
         self.out = self.out.resolve()
+        if self.state is not None and self.state.resolve().is_relative_to(self.out):
+            raise UnseenError("the job state must not be inside the output folder")
         # Reviews and export records live with the job state, outside the
         # output folder; content is keyed by the job's HMAC, never a plain hash.
         self.db = JobDatabase.for_output(self.out, self.state)
