@@ -425,16 +425,23 @@ def change_voice(x: NDArray[np.floating], sample_rate: int, pitch: float,
 
 
 def pitch_shift(samples: Samples, sample_rate: int, semitones: float) -> Samples:
-    """A plain pitch shift (formants move too; duration kept): the benchmark's
-    counter-example, undone by shifting back. Resampling plus a phase-vocoder
-    time stretch, per channel."""
+    """A plain pitch shift (formants move with the pitch; duration kept): the
+    benchmark's counter-example, undone by shifting back. Resampling, then
+    Praat's overlap-add lengthening back to the original duration, per channel."""
+    import parselmouth
+    from parselmouth.praat import call
+
     x = _as_channels(samples)
     factor = 2.0 ** (semitones / 12.0)
+    up, down = _ratio(1.0 / factor)
     out = np.empty_like(x)
     for c in range(x.shape[0]):
-        stretched = _time_stretch(x[c].astype(np.float64), factor)
-        up, down = _ratio(1.0 / factor)
-        y = resample_poly(stretched, up, down)
+        faster = resample_poly(x[c].astype(np.float64), up, down)
+        sound = parselmouth.Sound(faster, sampling_frequency=float(sample_rate))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            longer = call(sound, "Lengthen (overlap-add)", 75.0, 600.0, factor)
+        y = np.asarray(longer.values[0], np.float32)
         if len(y) < x.shape[1]:
             y = np.pad(y, (0, x.shape[1] - len(y)))
         out[c] = np.clip(y[:x.shape[1]], -1.0, 1.0)
@@ -447,29 +454,3 @@ def _ratio(r: float, limit: int = 1000) -> tuple[int, int]:
     f = Fraction(r).limit_denominator(limit)
     g = gcd(f.numerator, f.denominator)
     return f.numerator // g, f.denominator // g
-
-
-def _time_stretch(x: NDArray[np.float64], rate: float, n_fft: int = 1024) -> NDArray[np.float64]:
-    """Phase vocoder: ``len(x) * rate`` samples with the same pitch."""
-    hop = n_fft // 4
-    win = np.hanning(n_fft)
-    pad = np.pad(x, (n_fft, n_fft))
-    count = 1 + (len(pad) - n_fft) // hop
-    frames = np.stack([pad[i * hop:i * hop + n_fft] * win for i in range(count)])
-    spec = np.fft.rfft(frames, axis=1)
-    steps = np.arange(0, count - 1, 1.0 / rate)
-    expected = 2 * np.pi * hop * np.arange(spec.shape[1]) / n_fft
-    phase = np.angle(spec[0])
-    out = np.zeros(len(steps) * hop + n_fft)
-    for k, t in enumerate(steps):
-        i = int(t)
-        frac = t - i
-        mag = (1 - frac) * np.abs(spec[i]) + frac * np.abs(spec[i + 1])
-        frame = np.fft.irfft(mag * np.exp(1j * phase), n_fft) * win
-        out[k * hop:k * hop + n_fft] += frame
-        delta = np.angle(spec[i + 1]) - np.angle(spec[i]) - expected
-        delta = (delta + np.pi) % (2 * np.pi) - np.pi
-        phase = phase + expected + delta
-    out /= np.sum(win ** 2) / hop
-    start = round(n_fft * rate)
-    return out[start:start + round(len(x) * rate)]
