@@ -8,9 +8,10 @@ carries no tags, no subtitle/data/attachment streams and, unless asked, no audio
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,27 @@ class VideoFrame:
         if self.quarter_turns:
             out = np.ascontiguousarray(np.rot90(out, self.quarter_turns))
         return out
+
+
+def display_timestamps(pts: Sequence[int]) -> list[int]:
+    """The timestamps to write for frames decoded (in display order) with ``pts``.
+
+    A raw H.264/H.265 stream copied into MP4 without its timestamps
+    (``ffmpeg -r 25 -i clip.h264 -c copy clip.mp4``) gives every packet pts = dts,
+    so with B-frames the decoder, which returns pictures in display order, hands
+    them out with decode-order times (``512 0 1024 2048 2560 1536 ...``): sorted,
+    those are the display times. Strictly increasing timestamps come back
+    unchanged; repeated ones become an even grid over the same span.
+    """
+    if all(b > a for a, b in pairwise(pts)):
+        return list(pts)
+    ordered = sorted(pts)
+    if all(b > a for a, b in pairwise(ordered)):
+        return ordered
+    start, span, n = ordered[0], ordered[-1] - ordered[0], len(ordered)
+    if span < n - 1:
+        return [start + k for k in range(n)]
+    return [start + round(k * span / (n - 1)) for k in range(n)]
 
 
 def _quarter_turns(rotation: float) -> int:

@@ -31,6 +31,7 @@ from unseen.media.video import (
     VideoInfo,
     VideoReader,
     VideoWriter,
+    display_timestamps,
     probe_video,
 )
 from unseen.redact import RedactionStyle, apply_plan
@@ -41,6 +42,8 @@ ProgressCallback = Callable[["VideoProgress"], None]
 PARTIAL_MARK = ".PARTIAL"
 CHEAP, UPSCALED = "centerface-cheap", "centerface-2x"  # extra sessions
 CUT_THUMB = (64, 36)  # scene-cut histograms need no more
+TIMESTAMPS_REBUILT = ("the frame timestamps were out of display order (a stream copied into "
+                      "the container without its timestamps); they were rebuilt in display order")
 
 
 class FrameJudge(Protocol):
@@ -211,6 +214,7 @@ class VideoRedactor:
         info = probe_video(source)
         opts = EncodeOptions(crf=s.crf, preset=s.preset, keep_audio=s.keep_audio)
         window = judge.window if judge is not None else 0
+        out_pts = display_timestamps(timeline.pts)
         held: deque[tuple[int, int, np.ndarray]] = deque()  # judged, not yet encoded
         written = 0
         with atomic_output(dest) as tmp, VideoReader(
@@ -252,7 +256,7 @@ class VideoRedactor:
                                                info.width, info.height)
                             regions = self.regions(timeline, i, info.width, info.height)
                             pixels = self.redact(original, regions, timeline.fill.get(i))
-                    held.append((i, item.pts, pixels))
+                    held.append((i, out_pts[i], pixels))
                     while len(held) > window:
                         encode(*held.popleft())
                 while held:
@@ -294,6 +298,8 @@ class VideoRedactor:
         warnings = sound_warnings(bool(info.audio_codec), self.settings.keep_audio)
         if info.other_streams:
             warnings.append(f"{info.other_streams} subtitle/data/attachment stream(s) removed")
+        if display_timestamps(timeline.pts) != timeline.pts:
+            warnings.append(TIMESTAMPS_REBUILT)
         if timeline.error:
             dest = dest.with_name(dest.stem + PARTIAL_MARK + dest.suffix)
             warnings.append(

@@ -166,7 +166,7 @@ class VideoJudge:
         """The verdict: what was judged in the stream, plus a read of the
         written file (frame count, timestamps, judged frames, fills) and its
         metadata."""
-        from unseen.media.video import read_frames
+        from unseen.media.video import display_timestamps, read_frames
 
         start = time.perf_counter()
         v = self.verdict
@@ -178,6 +178,9 @@ class VideoJudge:
                 f"{len(v.repaired)} face(s) the adversary found were covered for "
                 f"{self.window} frames either side and judged again"))
         tl = self.timeline
+        # What pass 2 wrote: the decoded timestamps, rebuilt in display order
+        # where they were out of it (unseen.media.video.display_timestamps).
+        want = display_timestamps(tl.pts)
         count = 0
         open_fills = 0
         for fb in read_frames(output):
@@ -188,8 +191,8 @@ class VideoJudge:
                               f"the written file has more frames than the original ({i + 1}+)"))
                 break
             # The container may store time in coarser ticks (Matroska: 1 ms).
-            if abs(fb.pts * fb.time_base - tl.pts[i] * tl.time_base) > max(fb.time_base,
-                                                                           tl.time_base):
+            if abs(fb.pts * fb.time_base - want[i] * tl.time_base) > max(fb.time_base,
+                                                                         tl.time_base):
                 v.add(Finding("unchecked", "unsafe",
                               f"frame {i:,}: written with another timestamp than the original"))
                 break
