@@ -78,7 +78,14 @@ def source_index(out: RGB, sources: list[np.ndarray]) -> int:
 
 @pytest.fixture(scope="module")
 def engine() -> Anonymizer:
+    """Verified, as by default (the read-back checks frame count and timestamps)."""
     return Anonymizer(Settings(video_verify_every=5))
+
+
+@pytest.fixture(scope="module")
+def plain() -> Anonymizer:
+    """Unverified, for cases whose outputs this file reads back itself."""
+    return Anonymizer(Settings(verify="off"))
 
 
 # 1. broken timestamps -------------------------------------------------------------------
@@ -116,3 +123,58 @@ def test_remuxed_raw_stream_plays_in_display_order(
     sources = [thumb(p) for p in pictures]
     shown = [source_index(vf.rgb(), sources) for vf in read_frames(out)]
     assert all(b > a for a, b in pairwise(shown)), shown
+
+
+# 2. raw elementary streams ----------------------------------------------------------
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "unseen", *map(str, args)],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_raw_h264_stream_timed_from_the_stream(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer
+) -> None:
+    """A raw H.264 stream (B-frames, 30000/1001 in its SPS) is accepted and written
+    as MP4 at that rate, every picture in display order."""
+    pictures = shared_frames(shared_data, MOT20, 24)
+    raw = encode(tmp_path / "cam.264", pictures, fmt="h264", rate=Fraction(30000, 1001),
+                 options={"bf": "3"})
+    res = plain.file(raw, tmp_path / "out" / "cam.264")
+    assert res.status == "written", res.error
+    out = Path(res.output or "")
+    assert out.name == "cam.mp4"
+    with av.open(str(out)) as c:
+        assert c.format.name.startswith("mov,mp4")
+        assert c.streams.video[0].average_rate == Fraction(30000, 1001)
+    assert seconds(out) == [k * Fraction(1001, 30000) for k in range(len(pictures))]
+    assert any("raw H.264 stream" in w and "29.97" in w for w in res.warnings), res.warnings
+    sources = [thumb(p) for p in pictures]
+    shown = [source_index(vf.rgb(), sources) for vf in read_frames(out)]
+    assert shown == list(range(len(pictures)))
+
+
+def test_raw_hevc_stream_without_a_frame_rate_needs_fps(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer
+) -> None:
+    """An H.265 stream whose VPS/SPS state no timing is refused with a one-line
+    reason naming --fps; with ``--fps 12`` it is written as MP4 at 12 frames/s."""
+    pictures = shared_frames(shared_data, HAMILTON, 24)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    raw = encode(folder / "ch01.hevc", pictures, codec="libx265", fmt="hevc", rate=12,
+                 options={"x265-params": "log-level=error:vui-timing-info=0"})
+    with av.open(str(raw)) as c:
+        assert c.streams.video[0].codec_context.framerate is None  # states no rate
+    res = plain.file(raw, tmp_path / "lib" / "ch01.hevc")
+    assert res.status == "failed" and res.error is not None
+    assert "frame rate" in res.error and "--fps" in res.error and "\n" not in res.error
+    assert not (tmp_path / "lib").exists() or not any((tmp_path / "lib").iterdir())
+    out = tmp_path / "safe"
+    p = run_cli(folder, "-o", out, "--verify", "off", "--fps", "bogus")
+    assert p.returncode == 1 and "--fps" in p.stderr and "Traceback" not in p.stderr
+    p = run_cli(folder, "-o", out, "--verify", "off", "--fps", "12", "--state", tmp_path / "st")
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stdout + p.stderr
+    assert [q.name for q in out.iterdir()] == ["ch01.mp4"]
+    assert seconds(out / "ch01.mp4") == [Fraction(k, 12) for k in range(len(pictures))]

@@ -81,6 +81,10 @@ class Settings:
     """On a damaged video, write the frames before the damage to a file
     named ``*.PARTIAL.*`` instead of writing nothing."""
 
+    video_fps: float | None = None
+    """Frame rate of raw H.264/H.265 streams (no container, no timestamps) whose
+    parameter sets state none (None: such a stream is refused)."""
+
     video_keyframe_interval: int = 10
     """Every this many frames (and at every scene cut) the full multi-scale
     search runs; the frames between get a cheap single-scale pass."""
@@ -113,6 +117,8 @@ class Settings:
             raise ValueError("threshold must be between 0 and 1")
         if self.cover not in ("face", "head", "body"):
             raise ValueError(f"unknown cover mode {self.cover!r}")
+        if self.video_fps is not None and not 0 < self.video_fps <= 1000:
+            raise ValueError("the frame rate must be above 0 and at most 1000")
         if self.verify not in ("off", "fast", "full"):
             raise ValueError(f"unknown verification mode {self.verify!r}")
 

@@ -10,6 +10,7 @@ import argparse
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,6 +89,9 @@ def parser(verbs: Sequence[str] = ()) -> Parser:
                        help=f"H.264 quality, lower is better (default {Settings.crf})")
     video.add_argument("--preset", default=Settings.preset, choices=X264_PRESETS,
                        help=f"H.264 speed preset (default {Settings.preset})")
+    video.add_argument("--fps", type=frame_rate, metavar="F",
+                       help="frame rate of raw H.264/H.265 streams (.h264, .hevc ...) that "
+                       "do not state one, e.g. 25 or 30000/1001")
     video.add_argument("--partial", action="store_true",
                        help="on a damaged video, write the frames before the damage to "
                        "NAME.PARTIAL.mp4 instead of nothing")
@@ -105,6 +109,17 @@ def parser(verbs: Sequence[str] = ()) -> Parser:
     return p
 
 
+def frame_rate(text: str) -> float:
+    """``25``, ``29.97`` or ``30000/1001`` as frames per second."""
+    try:
+        rate = float(Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a frame rate: {text!r}") from None
+    if not 0 < rate <= 1000:
+        raise argparse.ArgumentTypeError("the frame rate must be above 0 and at most 1000")
+    return rate
+
+
 def settings_from(a: argparse.Namespace) -> Settings:
     try:
         settings = Settings(
@@ -119,7 +134,7 @@ def settings_from(a: argparse.Namespace) -> Settings:
     if a.jobs < 1:
         raise UsageError("unseen: --jobs must be 1 or more")
     return replace(settings, keep_audio=a.keep_audio, crf=a.crf, preset=a.preset,
-                   partial_output=a.partial)
+                   partial_output=a.partial, video_fps=a.fps)
 
 
 def run(a: argparse.Namespace) -> int:

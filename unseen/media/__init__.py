@@ -1,4 +1,4 @@
-"""Reading and writing media: photos (Pillow) and, later, video (PyAV).
+"""Reading and writing media: photos (Pillow), video and audio (PyAV).
 
 `media_kind` decides what a file is from its first bytes, falling back to
 its name only for formats that cannot be sniffed. Writing never copies
@@ -43,6 +43,9 @@ VIDEO_SUFFIXES = {
     ".mpeg",
     ".ts",
 }
+RAW_STREAM_SUFFIXES = {".h264", ".264", ".h265", ".265", ".hevc"}
+"""Raw H.264/H.265 elementary streams, no container (CCTV exports): written as MP4."""
+VIDEO_SUFFIXES |= RAW_STREAM_SUFFIXES
 RAW_SUFFIXES = {
     ".cr2",
     ".cr3",

@@ -54,6 +54,10 @@ class VideoInfo:
     audio_codec: str | None
     other_streams: int
     """Subtitle, data and attachment streams (never written)."""
+    raw_stream: str | None = None
+    """``H.264`` or ``H.265`` for a raw elementary stream (timed at `frame_rate`)."""
+    stream_rate: bool = True
+    """Whether `frame_rate` is the stream's own (not ``--fps``, for a raw stream)."""
 
     @property
     def fps(self) -> float:
@@ -117,16 +121,45 @@ def _quarter_turns(rotation: float) -> int:
     return round(rotation / 90.0) % 4
 
 
-def open_input(path: Path) -> Any:
-    """An input container with a video stream (or a one-line error)."""
-    try:
-        container = av.open(str(path), mode="r")
-    except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"cannot open as video: {reason(exc)}") from exc
+RAW_STREAM_FORMATS = {"h264": "H.264", "hevc": "H.265"}
+"""FFmpeg's demuxers for raw elementary streams (no container, no timestamps)."""
+NO_FRAME_RATE = ("the raw video stream does not state its frame rate; give it with --fps "
+                 "(for example --fps 25)")
+
+
+def open_input(path: Path, fps: float | None = None) -> Any:
+    """An input container with a video stream (or a one-line error).
+
+    A raw H.264/H.265 stream has no timestamps: it is timed at the frame rate
+    its parameter sets state, else at ``fps``, else refused.
+    """
+    container = _open(path)
+    if container.format.name in RAW_STREAM_FORMATS and container.streams.video:
+        rate = stream_frame_rate(container.streams.video[0], fps)
+        container.close()
+        if rate is None:
+            raise UnsupportedFormatError(NO_FRAME_RATE)
+        # The demuxer's own default (25) would be used otherwise.
+        container = _open(path, {"framerate": str(rate)})
     if not container.streams.video:
         container.close()
         raise UnsupportedFormatError("the file has no video stream")
     return container
+
+
+def stream_frame_rate(stream: Any, fps: float | None = None) -> Fraction | None:
+    """A raw stream's frame rate: what its parameter sets state, else ``fps``."""
+    rate = stream.codec_context.framerate
+    if rate:
+        return Fraction(rate)
+    return Fraction(fps).limit_denominator(1001) if fps else None
+
+
+def _open(path: Path, options: dict[str, str] | None = None) -> Any:
+    try:
+        return av.open(str(path), mode="r", options=options or {})
+    except av.error.FFmpegError as exc:
+        raise CorruptMediaError(f"cannot open as video: {reason(exc)}") from exc
 
 
 def reason(exc: BaseException) -> str:
@@ -134,9 +167,10 @@ def reason(exc: BaseException) -> str:
     return str(getattr(exc, "strerror", None) or exc)
 
 
-def probe_video(path: Path) -> VideoInfo:
-    """Read the stream layout and the first frame's orientation."""
-    container = open_input(path)
+def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
+    """Read the stream layout and the first frame's orientation (``fps``: see
+    `open_input`)."""
+    container = open_input(path, fps)
     try:
         stream = container.streams.video[0]
         cc = stream.codec_context
@@ -166,6 +200,9 @@ def probe_video(path: Path) -> VideoInfo:
             codec=cc.name,
             audio_codec=audio[0].codec_context.name if audio else None,
             other_streams=others,
+            raw_stream=RAW_STREAM_FORMATS.get(container.format.name),
+            stream_rate=container.format.name not in RAW_STREAM_FORMATS
+            or bool(cc.framerate),
         )
     finally:
         container.close()
@@ -183,9 +220,10 @@ def count_frames(path: Path) -> int:
         container.close()
 
 
-def read_frames(path: Path, limit: int | None = None) -> Iterator[VideoFrame]:
+def read_frames(path: Path, limit: int | None = None, fps: float | None = None
+                ) -> Iterator[VideoFrame]:
     """Decode the first video stream in presentation order (see `VideoReader`)."""
-    with VideoReader(path, limit=limit) as reader:
+    with VideoReader(path, limit=limit, fps=fps) as reader:
         for item in reader:
             if isinstance(item, VideoFrame):
                 yield item
@@ -194,12 +232,14 @@ def read_frames(path: Path, limit: int | None = None) -> Iterator[VideoFrame]:
 class VideoReader:
     """Decoded video frames and, with ``keep_audio``, raw audio packets, in file order.
 
-    Frames without a timestamp (some AVI files) get one from the frame rate,
-    so every frame has a pts; timestamps are otherwise passed through untouched.
+    Frames without a timestamp (some AVI files, raw streams) get one from the
+    frame rate, so every frame has a pts; timestamps are otherwise passed
+    through untouched. ``fps`` times a raw stream (see `open_input`).
     """
 
-    def __init__(self, path: Path, keep_audio: bool = False, limit: int | None = None) -> None:
-        self._container = open_input(path)
+    def __init__(self, path: Path, keep_audio: bool = False, limit: int | None = None,
+                 fps: float | None = None) -> None:
+        self._container = open_input(path, fps)
         self.video_stream = self._container.streams.video[0]
         self.video_stream.thread_type = "AUTO"
         audio = self._container.streams.audio

@@ -133,7 +133,7 @@ class VideoRedactor:
         shot = 0
         since_key = s.video_keyframe_interval
         try:
-            with VideoReader(source) as reader:
+            with VideoReader(source, fps=s.video_fps) as reader:
                 for item in reader:
                     vf: VideoFrame = item
                     small = vf.rgb(*CUT_THUMB)
@@ -211,14 +211,14 @@ class VideoRedactor:
         either side (added to ``timeline.extra``).
         """
         s = self.settings
-        info = probe_video(source)
+        info = probe_video(source, s.video_fps)
         opts = EncodeOptions(crf=s.crf, preset=s.preset, keep_audio=s.keep_audio)
         window = judge.window if judge is not None else 0
         out_pts = display_timestamps(timeline.pts)
         held: deque[tuple[int, int, np.ndarray]] = deque()  # judged, not yet encoded
         written = 0
         with atomic_output(dest) as tmp, VideoReader(
-            source, keep_audio=s.keep_audio, limit=timeline.frames
+            source, keep_audio=s.keep_audio, limit=timeline.frames, fps=s.video_fps
         ) as reader:
             writer = VideoWriter(tmp, dest.suffix, info.width, info.height, info.time_base,
                                  info.frame_rate, opts, reader.audio_stream)
@@ -292,10 +292,15 @@ class VideoRedactor:
         """Pass 1, and what the output will be: its path (``*.PARTIAL.*`` for a
         damaged video with ``partial_output``), the input's description, the
         boxes, and warnings for the person."""
-        info = probe_video(source)
+        info = probe_video(source, self.settings.video_fps)
         dest = output_path(dest)
         timeline = self.find_faces(source, info, progress)
         warnings = sound_warnings(bool(info.audio_codec), self.settings.keep_audio)
+        if info.raw_stream:
+            warnings.append(
+                f"a raw {info.raw_stream} stream without a container: timed at "
+                f"{float(info.frame_rate or 0):g} frames/s "
+                f"({'as the stream states' if info.stream_rate else '--fps'}), written as MP4")
         if info.other_streams:
             warnings.append(f"{info.other_streams} subtitle/data/attachment stream(s) removed")
         if display_timestamps(timeline.pts) != timeline.pts:
