@@ -178,3 +178,82 @@ def test_raw_hevc_stream_without_a_frame_rate_needs_fps(
     assert p.returncode == 0 and "Traceback" not in p.stderr, p.stdout + p.stderr
     assert [q.name for q in out.iterdir()] == ["ch01.mp4"]
     assert seconds(out / "ch01.mp4") == [Fraction(k, 12) for k in range(len(pictures))]
+
+
+# 3. geometry ---------------------------------------------------------------------------
+def set_matrix(path: Path, a: int, b: int, c: int, d: int) -> None:
+    """Write the display matrix (a b; c d) into the MP4 track header, as phones
+    and editing apps do: a stored pixel (x, y) is shown at (a x + c y, b x + d y)."""
+    import struct
+
+    one = 1 << 16
+    matrix = [a * one, b * one, 0, c * one, d * one, 0, 0, 0, 1 << 30]
+    data = bytearray(path.read_bytes())
+    i = data.find(b"tkhd")
+    offset = i - 4 + (60 if data[i + 4] == 1 else 48)
+    data[offset:offset + 36] = struct.pack(">9i", *matrix)
+    path.write_bytes(bytes(data))
+
+
+def open_diff(out: RGB, want: RGB) -> float:
+    """Mean difference where the output is not a solid black cover."""
+    seen = out.max(axis=2) > 24
+    return float(np.abs(out.astype(np.float32) - want.astype(np.float32))[seen].mean())
+
+
+def test_non_square_pixels_keep_their_display_shape(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer
+) -> None:
+    """642x362 stored with 4:3 pixels (shown 856x362): the output keeps the
+    stored size and says 4:3 in the stream and the container, so it plays with
+    the same shape; turned a quarter (a phone's matrix) it is 362x642 at 3:4."""
+    pictures = [cv2.resize(p, (642, 362), interpolation=cv2.INTER_AREA)
+                for p in shared_frames(shared_data, HAMILTON, 12)]
+    src = tmp_path / "anamorphic.mp4"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("libx264", rate=25)
+        v.width, v.height, v.pix_fmt = 642, 362, "yuv420p"
+        v.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for img in pictures:
+            for pkt in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in v.encode():
+            c.mux(pkt)
+    turned = tmp_path / "turned.mp4"
+    shutil.copy(src, turned)
+    set_matrix(turned, 0, 1, -1, 0)
+    for clip, size, sar in ((src, (642, 362), Fraction(4, 3)),
+                            (turned, (362, 642), Fraction(3, 4))):
+        res = plain.file(clip, tmp_path / "out" / clip.name)
+        assert res.status == "written", res.error
+        assert res.faces >= 1
+        with av.open(res.output or "") as c:
+            v = c.streams.video[0]
+            assert (v.width, v.height) == size
+            assert v.sample_aspect_ratio == sar and v.codec_context.sample_aspect_ratio == sar
+            assert v.display_aspect_ratio == Fraction(size[0], size[1]) * sar
+        assert len(list(read_frames(Path(res.output or "")))) == len(pictures)
+
+
+@pytest.mark.parametrize(("matrix", "shown"), [
+    ((-1, 0, 0, 1), lambda p: p[:, ::-1]),  # mirrored left to right (a front camera)
+    ((0, 1, 1, 0), lambda p: p.transpose(1, 0, 2)),  # mirrored and turned a quarter
+])
+def test_mirrored_video_is_unmirrored(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer, matrix: tuple[int, int, int, int],
+    shown: Any,
+) -> None:
+    """A display matrix with a flip is applied to the pixels like a rotation: the
+    output (with no matrix) shows what the input's matrix asked players to show."""
+    pictures = shared_frames(shared_data, HAMILTON, 8)
+    src = encode(tmp_path / "selfie.mp4", pictures)
+    set_matrix(src, *matrix)
+    res = plain.file(src, tmp_path / "out" / "selfie.mp4")
+    assert res.status == "written", res.error
+    frames = list(read_frames(Path(res.output or "")))
+    assert len(frames) == len(pictures)
+    assert (frames[0].quarter_turns, frames[0].mirrored) == (0, False)  # no matrix left
+    for vf, picture in zip(frames, pictures, strict=True):
+        out, want = vf.rgb(), np.ascontiguousarray(shown(picture))
+        assert out.shape == want.shape
+        assert open_diff(out, want) < 4 < open_diff(out, np.ascontiguousarray(want[:, ::-1]))

@@ -15,7 +15,7 @@ from pathlib import Path
 import av
 
 from unseen.errors import CorruptMediaError
-from unseen.media.video import VideoFrame, open_input, read_frames, reason
+from unseen.media.video import VideoFrame, open_input, orientation, read_frames, reason
 
 
 def frame_timestamps(path: Path) -> list[int] | None:
@@ -87,16 +87,16 @@ class FrameSeeker:
             tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
             # The key frame at or before the target, then forward to it.
             container.seek(target, backward=True, any_frame=False, stream=stream)
-            turns: int | None = None
+            turns: tuple[int, bool] | None = None
             for packet in container.demux(stream):
                 for frame in stream.codec_context.decode(packet):
                     if frame.pts is None:
                         return None
                     if turns is None:
-                        # As `VideoReader`: the first frame's rotation holds for all.
-                        turns = round(float(frame.rotation or 0) / 90.0) % 4
+                        # As `VideoReader`: the first frame's orientation holds for all.
+                        turns = orientation(frame)
                     if frame.pts == target:
-                        return VideoFrame(index, target, tb, frame, turns)
+                        return VideoFrame(index, target, tb, frame, *turns)
                     if frame.pts > target:
                         return None  # landed past it: no key frame before it
             return None

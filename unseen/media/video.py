@@ -58,6 +58,10 @@ class VideoInfo:
     """``H.264`` or ``H.265`` for a raw elementary stream (timed at `frame_rate`)."""
     stream_rate: bool = True
     """Whether `frame_rate` is the stream's own (not ``--fps``, for a raw stream)."""
+    mirrored: bool = False
+    """Whether stored frames are mirrored (left to right) before `rotation` is applied."""
+    sample_aspect: Fraction = Fraction(1)
+    """Pixel width over pixel height of upright frames (1: square pixels)."""
 
     @property
     def fps(self) -> float:
@@ -73,6 +77,8 @@ class VideoFrame:
     time_base: Fraction
     frame: av.VideoFrame
     quarter_turns: int
+    mirrored: bool = False
+    """Stored mirrored: flipped left to right before the turns."""
 
     @property
     def time(self) -> float:
@@ -90,8 +96,12 @@ class VideoFrame:
             out = frame.reformat(
                 width=w, height=h, format="rgb24", interpolation="AREA"
             ).to_ndarray()
+        if self.mirrored:
+            out = out[:, ::-1]
         if self.quarter_turns:
-            out = np.ascontiguousarray(np.rot90(out, self.quarter_turns))
+            out = np.rot90(out, self.quarter_turns)
+        if self.mirrored or self.quarter_turns:
+            out = np.ascontiguousarray(out)
         return out
 
 
@@ -114,6 +124,39 @@ def display_timestamps(pts: Sequence[int]) -> list[int]:
     if span < n - 1:
         return [start + k for k in range(n)]
     return [start + round(k * span / (n - 1)) for k in range(n)]
+
+
+def orientation(frame: Any) -> tuple[int, bool]:
+    """How to show a decoded frame upright: (counter-clockwise quarter turns, and
+    whether to mirror it left to right first), from its display matrix.
+
+    The matrix (ISO 14496-12 ``tkhd``, as FFmpeg exports it) maps a stored pixel
+    (x, y) to (a x + c y, b x + d y); phones write turns, and front cameras or
+    editing apps flips, which FFmpeg's rotation angle alone cannot tell apart
+    (a horizontal flip reads as a half turn). A matrix that is not a multiple
+    of a quarter turn gets the nearest quarter turn.
+    """
+    matrix = None
+    for sd in frame.side_data:
+        if sd.type.name == "DISPLAYMATRIX":
+            matrix = np.frombuffer(bytes(sd), "<i4")
+            break
+    if matrix is None:
+        return 0, False
+    a, b, c, d = (int(np.sign(v)) for v in matrix[[0, 1, 3, 4]])
+    if (a * d == 0) == (b * c == 0):  # right angles have exactly one of them non-zero
+        return _quarter_turns(float(frame.rotation or 0)), False
+    ys, xs = np.mgrid[0:2, 0:3]
+    probe = ys * 3 + xs
+    sx, sy = a * xs + c * ys, b * xs + d * ys
+    shown = np.zeros((int(np.ptp(sy)) + 1, int(np.ptp(sx)) + 1), int)
+    shown[sy - sy.min(), sx - sx.min()] = probe
+    for mirror in (False, True):
+        for turns in range(4):
+            candidate = np.rot90(probe[:, ::-1] if mirror else probe, turns)
+            if candidate.shape == shown.shape and (candidate == shown).all():
+                return turns, mirror
+    return 0, False  # unreachable: the eight right-angle matrices are all above
 
 
 def _quarter_turns(rotation: float) -> int:
@@ -176,24 +219,29 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
         cc = stream.codec_context
         if cc.width * cc.height > MAX_PIXELS_PER_FRAME:
             raise TooLargeError(f"frames of {cc.width}x{cc.height} are too large")
-        rotation = 0.0
+        turns, mirrored = 0, False
         width, height = cc.width, cc.height
         try:
             for frame in container.decode(stream):
-                rotation = float(frame.rotation or 0)
+                turns, mirrored = orientation(frame)
                 width, height = frame.width, frame.height
                 break
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(f"cannot decode the first frame: {reason(exc)}") from exc
-        turns = _quarter_turns(rotation)
+        sar = Fraction(stream.sample_aspect_ratio or cc.sample_aspect_ratio or 1)
+        if sar <= 0:
+            sar = Fraction(1)
         if turns % 2:
             width, height = height, width
+            sar = 1 / sar
         audio = container.streams.audio
         others = len(container.streams) - len(container.streams.video) - len(audio)
         return VideoInfo(
             width=width,
             height=height,
             rotation=turns,
+            mirrored=mirrored,
+            sample_aspect=sar,
             time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
             frame_rate=Fraction(stream.average_rate) if stream.average_rate else None,
             frames=int(stream.frames or 0),
@@ -263,7 +311,7 @@ class VideoReader:
         step = max(1, round(1 / rate / tb))
         index = 0
         last_pts: int | None = None
-        turns: int | None = None
+        turns: tuple[int, bool] | None = None
         try:
             for packet in self._container.demux(*streams):
                 if packet.stream.type == "audio":
@@ -274,12 +322,12 @@ class VideoReader:
                     if self.limit is not None and index >= self.limit:
                         return
                     if turns is None:
-                        turns = _quarter_turns(float(frame.rotation or 0))
+                        turns = orientation(frame)
                     pts = frame.pts
                     if pts is None:
                         pts = index * step if last_pts is None else last_pts + step
                     last_pts = pts
-                    yield VideoFrame(index, pts, tb, frame, turns)
+                    yield VideoFrame(index, pts, tb, frame, *turns)
                     index += 1
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
@@ -302,6 +350,9 @@ class EncodeOptions:
 class VideoWriter:
     """Encode upright RGB frames, with given timestamps, into a tag-free container.
 
+    ``sample_aspect`` (pixel width / height) is written into the stream and the
+    container, so non-square pixels keep the picture's display shape.
+
     Only one video stream is created, plus one audio stream when an audio
     source stream is given (copied packet by packet when the container takes
     its codec, re-encoded otherwise).
@@ -317,6 +368,8 @@ class VideoWriter:
         frame_rate: Fraction | None,
         options: EncodeOptions,
         audio_source: Any | None = None,
+        *,
+        sample_aspect: Fraction = Fraction(1),
     ) -> None:
         fmt = CONTAINERS.get(suffix.lower(), "mp4")
         try:
@@ -334,6 +387,10 @@ class VideoWriter:
         v.pix_fmt = "yuv420p" if width % 2 == 0 and height % 2 == 0 else "yuv444p"
         v.time_base = time_base
         v.codec_context.time_base = time_base
+        if sample_aspect != 1:
+            # Non-square pixels stay as they are: the stream (VUI) and the
+            # container (MP4/MOV ``pasp``, Matroska display size) say their shape.
+            v.codec_context.sample_aspect_ratio = sample_aspect
         self._time_base = time_base
         v.codec_context.flags |= Flags.bitexact
         if codec == "libx264":

@@ -221,7 +221,8 @@ class VideoRedactor:
             source, keep_audio=s.keep_audio, limit=timeline.frames, fps=s.video_fps
         ) as reader:
             writer = VideoWriter(tmp, dest.suffix, info.width, info.height, info.time_base,
-                                 info.frame_rate, opts, reader.audio_stream)
+                                 info.frame_rate, opts, reader.audio_stream,
+                                 sample_aspect=info.sample_aspect)
 
             def encode(index: int, pts: int, pixels: np.ndarray) -> None:
                 nonlocal written
