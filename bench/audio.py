@@ -207,7 +207,7 @@ def mute_bench(args: argparse.Namespace, vad: SpeechDetector) -> None:
                 cost += time.perf_counter() - t0
                 audio_s += len(x) / SR
                 after = vad.probabilities(y[0], SR) >= 0.5
-                n = min(len(truth), len(after))
+                n = min(len(truth), len(after), len(x) // int(WINDOW_SECONDS * SR))
                 left += int(np.sum(after[:n] & truth[:n]))
                 speech_total += int(np.sum(truth[:n]))
                 quiet = ~windows(placed)[: n]
