@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Set up a virtualenv with the test extras and run the whole test suite,
-# then the linters. Installs exiftool (the independent metadata reader the
-# tests use), ffmpeg and Debian's chromium (the review UI's browser tests,
-# driven by Playwright's Python API; no browser is downloaded) with apt-get
-# when they are missing and we are root.
+# Set up a virtualenv with the test extras at the pinned versions of
+# constraints/test.txt (so a fresh machine tests exactly what was tested),
+# then run the whole test suite and the linters. The linters run even when
+# tests fail; the script exits non-zero at the end if pytest (any failure,
+# or no test collected), ruff or mypy failed. Installs exiftool (the
+# independent metadata reader the tests use), ffmpeg and Debian's chromium
+# (the review UI's browser tests, driven by Playwright's Python API; no
+# browser is downloaded) with apt-get when they are missing and we are root.
+# Arguments go to pytest (e.g. `bash scripts/test.sh tests/test_video.py`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+CONSTRAINTS=constraints/test.txt
 missing=()
 command -v exiftool >/dev/null 2>&1 || missing+=(libimage-exiftool-perl)
 command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
@@ -20,9 +25,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/pip install -q -e '.[test,ray,web,cover]'
+.venv/bin/pip install -q -c "$CONSTRAINTS" -e '.[test,ray,web,cover]'
 # Only the person-segmentation model file is used from this wheel (unseen/detect/person.py).
 .venv/bin/pip install -q --no-deps 'mediapipe==0.10.21'
+# The environment must be the pinned one: a version other than the pin fails
+# here; a package with no pin (a new dependency) is named, with the command
+# that regenerates the constraints (see the top of constraints/test.txt).
+.venv/bin/python scripts/check_pins.py "$CONSTRAINTS"
+
+set +e
+failed=()
 .venv/bin/python -m pytest -q "$@"
-.venv/bin/ruff check unseen tests bench scripts
-.venv/bin/mypy unseen
+rc=$?
+case $rc in
+  0) ;;
+  5) echo "test.sh: pytest collected no test (exit 5)" >&2; failed+=("pytest (no tests)") ;;
+  *) failed+=("pytest (exit $rc)") ;;
+esac
+.venv/bin/ruff check unseen tests bench scripts || failed+=(ruff)
+.venv/bin/mypy unseen || failed+=(mypy)
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "test.sh: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "test.sh: pytest, ruff and mypy passed"

@@ -7,6 +7,7 @@ lookup and send in the process is seen, and any that is not loopback fails.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -232,3 +233,87 @@ def test_interrupt_leaves_no_partial_output(
         assert made == [], "a run stopped at once writes nothing"
     for p in made:
         assert p.stat().st_size > 0
+
+
+# native sockets: the whole job in a network namespace with loopback only --------
+def netns_prefix() -> list[str] | None:
+    """A command prefix that runs a program in a new network namespace, or None
+    when this machine allows none (as root ``unshare -n``; else a user namespace)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    for prefix in ([unshare, "--net"], [unshare, "--map-root-user", "--net"]):
+        try:
+            ok = subprocess.run([*prefix, "true"], capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if ok.returncode == 0:
+            # Bring loopback up where `ip` exists: loopback and nothing else.
+            up = "command -v ip >/dev/null && ip link set lo up; exec \"$@\""
+            return [*prefix, "sh", "-c", up, "sh"]
+    return None
+
+
+def cli_job(prefix: list[str], src: Path, work: Path, state: bool) -> tuple[int, str, dict]:
+    """One CLI run over ``src`` into ``work/out``, report ``work/report.json``."""
+    work.mkdir()
+    cmd = [*prefix, sys.executable, "-m", "unseen", str(src), "-o", str(work / "out"),
+           "--verify", "fast", "--jobs", "1", "-q", "--report", str(work / "report.json")]
+    if state:
+        cmd += ["--state", str(work / "state")]
+    home = work / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache"),
+           "XDG_STATE_HOME": str(home / ".state"), "XDG_DATA_HOME": str(home / ".data")}
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=work)
+    report = json.loads((work / "report.json").read_text()) if p.returncode in (0, 3) else {}
+    return p.returncode, p.stdout + p.stderr, report
+
+
+def test_cli_job_in_a_network_namespace_with_loopback_only(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The audit hook sees Python's connects only; a native library could open a
+    socket of its own. Here a whole job (photo, video, verification, report) runs
+    where no network exists, and must give what it gives outside."""
+    from conftest import trimmed_clip
+
+    prefix = netns_prefix()
+    if prefix is None:
+        pytest.skip("no network namespace can be made here (unshare -n / -rn refused)")
+    inside = subprocess.run(
+        [*prefix, sys.executable, "-c",
+         "import socket; print(sorted(n for _, n in socket.if_nameindex()))"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert inside.returncode == 0 and inside.stdout.strip() == "['lo']", inside
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(shared_data / "faces" / "dlib_voc" / "2008_001009.jpg", src / "group.jpg")
+    trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", src / "clip.mp4", 40)
+    helps = subprocess.run([sys.executable, "-m", "unseen", "--help"],
+                           capture_output=True, text=True, timeout=120).stdout
+    state = "--state" in helps
+
+    def outcome(report: dict) -> dict[str, tuple]:
+        return {
+            Path(f["input"]).name: (Path(f["output"]).name, f["status"], f["faces"],
+                                    f.get("frames"), (f.get("verification") or {}).get("verdict"))
+            for f in report["files"]
+        }
+
+    rc_in, log_in, report_in = cli_job(prefix, src, tmp_path / "netns", state)
+    rc_out, log_out, report_out = cli_job([], src, tmp_path / "host", state)
+    assert rc_out == 0, log_out
+    assert rc_in == 0, log_in
+    written = {
+        run: sorted(str(p.relative_to(tmp_path / run / "out"))
+                    for p in (tmp_path / run / "out").rglob("*") if p.is_file())
+        for run in ("netns", "host")
+    }
+    assert written["netns"] == written["host"]
+    assert {"group.jpg", "clip.mp4"} <= set(written["netns"]), written
+    assert outcome(report_in) == outcome(report_out)
+    faces = {name: o[2] for name, o in outcome(report_in).items()}
+    assert faces["group.jpg"] >= 2 and faces["clip.mp4"] >= 1, faces
+    assert report_in["summary"] == report_out["summary"]
