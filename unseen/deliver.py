@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -27,8 +27,11 @@ from unseen.settings import Settings, VerifyMode
 from unseen.track import FaceTimeline
 from unseen.verify.adversary import REID_MIN_SCORE, Adversary
 from unseen.verify.files import check_metadata
-from unseen.verify.verdict import Verdict
+from unseen.verify.verdict import Finding, Verdict
 from unseen.verify.video import MAX_REPAIRS, VideoJudge
+
+if TYPE_CHECKING:
+    from unseen.verify_audio import AudioJudge
 
 UNSAFE_MARK = ".UNSAFE"
 
@@ -177,7 +180,7 @@ class VideoWriting(Protocol):
 
     def write(self, source: Path, dest: Path, timeline: FaceTimeline,
               progress: Callable[..., None] | None = None,
-              judge: VideoJudge | None = None) -> int: ...
+              judge: VideoJudge | None = None, sound: Any = None) -> int: ...
 
     def regions(self, timeline: FaceTimeline, index: int, width: int, height: int
                 ) -> Detections: ...
@@ -194,6 +197,8 @@ def deliver_video(
     adversary: Adversary | None = None,
     repair: bool = True,
     progress: Callable[..., None] | None = None,
+    sound: Any = None,
+    audio_judge: AudioJudge | None = None,
 ) -> None:
     """Write ``source`` with ``timeline``'s regions covered to ``dest`` and deliver it.
 
@@ -202,11 +207,14 @@ def deliver_video(
     around the frame, and faces that blur or pixelate left recognisable are
     filled over their whole track and the video written and judged once more.
     Without an adversary the metadata is still checked (fail closed).
+    ``sound`` (unseen.pipeline.video.ProcessedSound): muted or disguised sound
+    to encode; with an ``audio_judge`` the written sound is judged against the
+    original's (speech left, or a voice still matched: unsafe).
     Nothing is left at ``dest`` when this raises.
     """
     try:
         _deliver_video(source, dest, timeline, writer, style, policy, result, adversary,
-                       repair, progress)
+                       repair, progress, sound, audio_judge)
     except BaseException:
         dest.unlink(missing_ok=True)  # fail closed: unjudged is undelivered
         result.output = None
@@ -217,6 +225,7 @@ def _deliver_video(
     source: Path, dest: Path, timeline: FaceTimeline, writer: VideoWriting,
     style: RedactionStyle, policy: DeliveryPolicy, result: FileResult,
     adversary: Adversary | None, repair: bool, progress: Callable[..., None] | None,
+    sound: Any, audio_judge: AudioJudge | None,
 ) -> None:
     def judge_for(tl: FaceTimeline) -> VideoJudge | None:
         if adversary is None:
@@ -229,7 +238,7 @@ def _deliver_video(
                           policy.crf, repair)
 
     judge = judge_for(timeline)
-    result.frames = writer.write(source, dest, timeline, progress, judge)
+    result.frames = writer.write(source, dest, timeline, progress, judge, sound)
     result.output = str(dest)
     result.status = "written"
     if judge is None:
@@ -246,7 +255,7 @@ def _deliver_video(
                                f"{style.method}; their tracks were filled instead")
         judge = judge_for(timeline)
         assert judge is not None
-        writer.write(source, dest, timeline, None, judge)
+        writer.write(source, dest, timeline, None, judge, sound)
         verdict = judge.finish(dest)
         verdict.repaired = repaired + [f.message for f in known] + verdict.repaired
     found = [m for m in verdict.repaired if "still detectable" in m]
@@ -254,7 +263,24 @@ def _deliver_video(
         result.warnings.append(
             f"verification found {len(found)} more face(s) while writing; covered "
             f"them for {judge.window} frames either side")
+    if sound is not None and audio_judge is not None:
+        judge_sound(audio_judge, sound.mode, dest, source, verdict)
     withhold_if_unsafe(verdict, dest, result, policy.allow_unsafe)
+
+
+def judge_sound(audio_judge: AudioJudge, mode: str, output: Path, original: Path | None,
+                verdict: Verdict) -> None:
+    """The written sound, judged as a listener would hear it: findings added to
+    ``verdict`` (speech left after muting, a voice still matched after disguise)."""
+    from unseen.verify_audio import judge_files
+
+    t = time.perf_counter()
+    heard = judge_files(audio_judge, mode, output, original)
+    for reason in heard.reasons:
+        verdict.add(Finding("sound", "unsafe", f"sound: {reason}"))
+    for note in heard.notes:
+        verdict.add(Finding("sound", "note", f"sound: {note}"))
+    verdict.seconds["sound"] = time.perf_counter() - t
 
 
 def first_boxes(timeline: FaceTimeline) -> Detections:

@@ -37,7 +37,7 @@ from unseen.redact import (
     Region,
 )
 from unseen.report import FileResult
-from unseen.settings import RedactMethod, RegionShape, Settings
+from unseen.settings import AUDIO_MODES, RedactMethod, RegionShape, Settings
 from unseen.track import CoverPolicy, FaceTimeline, Track, cover_boxes
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ def video_doc(timeline: FaceTimeline, width: int, height: int, fps: float,
                     "boxes": [[round(float(v), 2) for v in b] for b in t.boxes]}
                    for t in timeline.tracks],
         "deleted": [], "added": [], "next_added": 0, "edited": False,
-        "method": s.redact, "shape": s.shape,
+        "method": s.redact, "shape": s.shape, "audio": s.audio,
     }
 
 
@@ -344,9 +344,12 @@ def edit_video_doc(doc: dict[str, Any], body: dict[str, Any], settings: Settings
             next_id += 1
         clean.append({"id": tid, "shape": a_shape,
                       "keyframes": [[f, *frames[f]] for f in sorted(frames)]})
+    audio = body.get("audio", doc.get("audio", settings.audio))
+    if audio not in AUDIO_MODES:
+        raise ReviewError(f"unknown sound choice {audio!r}")
     out = dict(doc)
     out.update(deleted=deleted_ids, added=clean, next_added=next_id, edited=True,
-               method=method, shape=shape)
+               method=method, shape=shape, audio=audio)
     return out
 
 
@@ -443,12 +446,13 @@ def export_video(engine: Anonymizer, source: Path, dest: Path, doc: dict[str, An
     the adversary judges it (no repair: flagged frames are for the person).
     ``settings``: the review's (default: the engine's).
     Never raises for bad input: the result says what went wrong."""
-    from unseen.pipeline.video import VideoRedactor, output_path, sound_warnings
+    from unseen.pipeline.video import VideoRedactor, output_path, prepare_sound, sound_warnings
 
     start = time.perf_counter()
     base = settings or engine.settings
     method, shape = video_choices(doc, base)
-    settings = replace(base, redact=method, shape=shape)
+    settings = replace(base, redact=method, shape=shape).with_audio(
+        doc.get("audio", base.audio))
     result = FileResult(input=str(source), kind="video")
     try:
         from unseen.media.video import probe_video
@@ -461,13 +465,19 @@ def export_video(engine: Anonymizer, source: Path, dest: Path, doc: dict[str, An
         kept = [t for t in doc["tracks"] if t["id"] not in doc["deleted"]]
         firsts = [t["boxes"][0] for t in kept] + [a["keyframes"][0][1:] for a in doc["added"]]
         result.detections = Detections.from_boxes(firsts) if firsts else Detections.empty()
-        result.warnings += sound_warnings(bool(info.audio_codec), settings.keep_audio)
+        result.warnings += sound_warnings(bool(info.audio_codec), settings.audio)
         if method != "fill":
             result.warnings.append(WEAK_METHOD_WARNING.format(method=method))
         adversary = engine.adversary if settings.verify != "off" else None
+        sound = None
+        if settings.processes_audio:
+            sound = prepare_sound(source, settings, engine.audio_judge.detector)
+            if sound is not None:
+                result.warnings.extend(sound.notes)
         deliver_video(source, dest, tl, redactor, video_style(doc, settings),
                       DeliveryPolicy.from_settings(settings), result, adversary,
-                      repair=False, progress=progress)
+                      repair=False, progress=progress, sound=sound,
+                      audio_judge=engine.audio_judge if adversary else None)
     except UnseenError as exc:
         result.status, result.error, result.output = "failed", str(exc), None
     result.seconds = time.perf_counter() - start

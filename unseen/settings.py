@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 RedactMethod = Literal["fill", "blur", "pixelate"]
 RegionShape = Literal["ellipse", "box"]
 VerifyMode = Literal["off", "fast", "full"]
 CoverMode = Literal["face", "head", "body"]
+AudioMode = Literal["drop", "keep", "mute-speech", "disguise"]
+AUDIO_MODES: tuple[str, ...] = ("drop", "keep", "mute-speech", "disguise")
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,17 @@ class Settings:
     instead of deleting it."""
 
     # video ------------------------------------------------------------------
+    audio: AudioMode = "drop"
+    """What happens to a video's sound (unseen.audio): ``drop`` (default:
+    voices identify people, A7), ``keep`` untouched, ``mute-speech`` (speech
+    found by the VAD removed, the rest kept) or ``disguise`` (every voice
+    transformed with parameters drawn per file). Muted and disguised sound
+    is verified."""
+
     keep_audio: bool = False
-    """Copy the sound track. Off by default: voices identify people (A7)."""
+    """Set from ``audio``: True when the sound is kept untouched (copied). Given
+    as True with ``audio`` left at ``drop``, it means ``audio="keep"`` (the
+    older spelling, as the CLI's ``--keep-audio``)."""
 
     crf: int = 20
     """H.264 quality (lower is better and larger; 18-23 is visually good)."""
@@ -121,6 +132,20 @@ class Settings:
             raise ValueError("the frame rate must be above 0 and at most 1000")
         if self.verify not in ("off", "fast", "full"):
             raise ValueError(f"unknown verification mode {self.verify!r}")
+        if self.audio not in AUDIO_MODES:
+            raise ValueError(f"unknown audio mode {self.audio!r} ({', '.join(AUDIO_MODES)})")
+        if self.keep_audio and self.audio == "drop":
+            object.__setattr__(self, "audio", "keep")
+        object.__setattr__(self, "keep_audio", self.audio == "keep")
+
+    def with_audio(self, mode: AudioMode) -> Settings:
+        """These settings with another audio mode (``keep_audio`` follows)."""
+        return replace(self, audio=mode, keep_audio=mode == "keep")
+
+    @property
+    def processes_audio(self) -> bool:
+        """Whether the sound is rewritten (muted or disguised) and then verified."""
+        return self.audio in ("mute-speech", "disguise")
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)

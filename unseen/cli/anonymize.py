@@ -30,7 +30,7 @@ from rich.table import Table
 from unseen import __version__
 from unseen.cli.common import SUMMARY_ROWS, ExitCode, Parser, UsageError, stderr, stdout
 from unseen.report import FileResult, summarize
-from unseen.settings import Settings
+from unseen.settings import AUDIO_MODES, Settings
 
 if TYPE_CHECKING:
     from unseen.pipeline.video import VideoProgress
@@ -83,8 +83,13 @@ def parser(verbs: Sequence[str] = ()) -> Parser:
     p.add_argument("--address", metavar="ADDR",
                    help="Ray cluster address (default: start a local Ray instance)")
     video = p.add_argument_group("video")
+    video.add_argument("--audio", choices=AUDIO_MODES, default=None,
+                       help="the sound: drop (default: voices identify people), keep "
+                       "(untouched), mute-speech (speech removed, the rest kept) or disguise "
+                       "(every voice changed, words kept); muted and disguised sound is "
+                       "verified")
     video.add_argument("--keep-audio", action="store_true",
-                       help="keep the sound track (off by default: voices identify people)")
+                       help="same as --audio keep")
     video.add_argument("--crf", type=int, default=Settings.crf, metavar="Q",
                        help=f"H.264 quality, lower is better (default {Settings.crf})")
     video.add_argument("--preset", default=Settings.preset, choices=X264_PRESETS,
@@ -133,7 +138,10 @@ def settings_from(a: argparse.Namespace) -> Settings:
         raise UsageError("unseen: --crf must be between 0 and 51")
     if a.jobs < 1:
         raise UsageError("unseen: --jobs must be 1 or more")
-    return replace(settings, keep_audio=a.keep_audio, crf=a.crf, preset=a.preset,
+    if a.keep_audio and a.audio not in (None, "keep"):
+        raise UsageError(f"unseen: --keep-audio and --audio {a.audio} contradict each other")
+    settings = settings.with_audio("keep" if a.keep_audio else (a.audio or "drop"))
+    return replace(settings, crf=a.crf, preset=a.preset,
                    partial_output=a.partial, video_fps=a.fps)
 
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
 from av.codec.context import Flags
+from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 
 from unseen.errors import CorruptMediaError, OutputError, TooLargeError, UnsupportedFormatError
+from unseen.media.colour import UNSPECIFIED, ColourTags, SdrConverter
 
 RGBFrame = NDArray[np.uint8]
 
@@ -62,6 +65,8 @@ class VideoInfo:
     """Whether stored frames are mirrored (left to right) before `rotation` is applied."""
     sample_aspect: Fraction = Fraction(1)
     """Pixel width over pixel height of upright frames (1: square pixels)."""
+    colour: ColourTags = ColourTags()
+    """The first frame's colour tags (`ColourTags.output`: what the output says)."""
 
     @property
     def fps(self) -> float:
@@ -79,20 +84,35 @@ class VideoFrame:
     quarter_turns: int
     mirrored: bool = False
     """Stored mirrored: flipped left to right before the turns."""
+    sdr: SdrConverter | None = None
+    """For HDR video: converts the frame to SDR BT.709 (`rgb` gives that)."""
+    _converted: dict[str, RGBFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def time(self) -> float:
         return float(self.pts * self.time_base)
 
     def rgb(self, width: int | None = None, height: int | None = None) -> RGBFrame:
-        """Upright RGB pixels, optionally resized to ``width`` x ``height`` (upright sides)."""
+        """Upright RGB pixels (SDR), optionally resized to ``width`` x ``height``
+        (upright sides)."""
         frame: Any = self.frame
         out: Any
-        if width is None or height is None:
+        # Sides in stored orientation.
+        w, h = (height, width) if self.quarter_turns % 2 else (width, height)
+        if self.sdr is not None:
+            # One conversion at full size per frame (swscale sets up a tone
+            # mapping for every new size), resized from there.
+            full = self._converted.get("full")
+            if full is None:
+                full = self._converted["full"] = self.sdr.rgb(frame)
+            if w is None or h is None:
+                out = full.copy()
+            else:
+                out = cv2.resize(full, (w, h), interpolation=cv2.INTER_AREA)
+        elif w is None or h is None:
             out = frame.to_ndarray(format="rgb24")
         else:
-            # swscale resizes and converts in one pass; sides in stored orientation.
-            w, h = (height, width) if self.quarter_turns % 2 else (width, height)
+            # swscale resizes and converts in one pass.
             out = frame.reformat(
                 width=w, height=h, format="rgb24", interpolation="AREA"
             ).to_ndarray()
@@ -221,10 +241,12 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
             raise TooLargeError(f"frames of {cc.width}x{cc.height} are too large")
         turns, mirrored = 0, False
         width, height = cc.width, cc.height
+        colour = ColourTags()
         try:
             for frame in container.decode(stream):
                 turns, mirrored = orientation(frame)
                 width, height = frame.width, frame.height
+                colour = ColourTags.of(frame)
                 break
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(f"cannot decode the first frame: {reason(exc)}") from exc
@@ -242,6 +264,7 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
             rotation=turns,
             mirrored=mirrored,
             sample_aspect=sar,
+            colour=colour,
             time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
             frame_rate=Fraction(stream.average_rate) if stream.average_rate else None,
             frames=int(stream.frames or 0),
@@ -312,6 +335,7 @@ class VideoReader:
         index = 0
         last_pts: int | None = None
         turns: tuple[int, bool] | None = None
+        sdr: SdrConverter | None = None
         try:
             for packet in self._container.demux(*streams):
                 if packet.stream.type == "audio":
@@ -322,12 +346,14 @@ class VideoReader:
                     if self.limit is not None and index >= self.limit:
                         return
                     if turns is None:
+                        # The first frame's orientation and colour hold for all.
                         turns = orientation(frame)
+                        sdr = SdrConverter() if ColourTags.of(frame).hdr else None
                     pts = frame.pts
                     if pts is None:
                         pts = index * step if last_pts is None else last_pts + step
                     last_pts = pts
-                    yield VideoFrame(index, pts, tb, frame, *turns)
+                    yield VideoFrame(index, pts, tb, frame, *turns, sdr=sdr)
                     index += 1
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
@@ -351,7 +377,8 @@ class VideoWriter:
     """Encode upright RGB frames, with given timestamps, into a tag-free container.
 
     ``sample_aspect`` (pixel width / height) is written into the stream and the
-    container, so non-square pixels keep the picture's display shape.
+    container, so non-square pixels keep the picture's display shape; ``colour``
+    (tags) likewise, and RGB becomes YUV with its matrix and range.
 
     Only one video stream is created, plus one audio stream when an audio
     source stream is given (copied packet by packet when the container takes
@@ -370,6 +397,7 @@ class VideoWriter:
         audio_source: Any | None = None,
         *,
         sample_aspect: Fraction = Fraction(1),
+        colour: ColourTags = ColourTags(),
     ) -> None:
         fmt = CONTAINERS.get(suffix.lower(), "mp4")
         try:
@@ -391,6 +419,7 @@ class VideoWriter:
             # Non-square pixels stay as they are: the stream (VUI) and the
             # container (MP4/MOV ``pasp``, Matroska display size) say their shape.
             v.codec_context.sample_aspect_ratio = sample_aspect
+        self._set_colour(colour)
         self._time_base = time_base
         v.codec_context.flags |= Flags.bitexact
         if codec == "libx264":
@@ -407,6 +436,27 @@ class VideoWriter:
         self._strip_sei = codec == "libx264"
         self.frames = 0
 
+    @property
+    def container(self) -> Any:
+        """The open output container (to add a processed sound stream to, before
+        the first frame is written)."""
+        return self._out
+
+    def _set_colour(self, colour: ColourTags) -> None:
+        """Tag the stream (H.264/VP9 VUI, MP4/MOV ``colr``, Matroska colour) and
+        set up the RGB to YUV conversion with the same matrix and range."""
+        cc: Any = self._video.codec_context
+        if colour.primaries != UNSPECIFIED:
+            cc.color_primaries = colour.primaries
+        if colour.transfer != UNSPECIFIED:
+            cc.color_trc = colour.transfer
+        if colour.matrix != UNSPECIFIED:
+            cc.colorspace = colour.matrix
+        if colour.range:
+            cc.color_range = colour.range
+        self._colour = colour
+        self._to_yuv = VideoReformatter()
+
     def _add_audio(self, source: Any, fmt: str) -> None:
         name = source.codec_context.name
         copyable = name in self._out.supported_codecs and not (
@@ -422,7 +472,11 @@ class VideoWriter:
         self._audio_out.metadata.clear()
 
     def write(self, pixels: RGBFrame, pts: int) -> None:
-        frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+        c = self._colour
+        frame: Any = self._to_yuv.reformat(
+            av.VideoFrame.from_ndarray(pixels, format="rgb24"), format=self._video.pix_fmt,
+            dst_colorspace=c.sws_matrix, dst_color_range=c.range or None)
+        frame.color_primaries, frame.color_trc = c.primaries, c.transfer
         frame.pts = pts
         # The input's time base: the stream's own may change when the muxer
         # writes its header (Matroska and WebM switch to 1 ms).

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from unseen.pipeline.video import ProgressCallback as VideoProgressCallback
     from unseen.pipeline.video import VideoRedactor
     from unseen.verify import Adversary
+    from unseen.verify_audio import AudioJudge
 
 LOG = logging.getLogger("unseen")
 
@@ -61,6 +62,7 @@ class Anonymizer:
         self._video_redactor: VideoRedactor | None = None
         self._person_segmenter: PersonSegmenter | None = None
         self._person_segmenter_missing = False
+        self._audio_judge: AudioJudge | None = None
 
     @property
     def adversary(self) -> Adversary:
@@ -71,6 +73,15 @@ class Anonymizer:
             mode = "fast" if self.settings.verify == "off" else self.settings.verify
             self._adversary = Adversary(mode, self.settings.threads)
         return self._adversary
+
+    @property
+    def audio_judge(self) -> AudioJudge:
+        """The sound models (speech detector, speaker encoder), loaded on first use."""
+        if self._audio_judge is None:
+            from unseen.verify_audio import AudioJudge
+
+            self._audio_judge = AudioJudge(max(1, self.settings.threads))
+        return self._audio_judge
 
     @property
     def video_redactor(self) -> VideoRedactor:
@@ -188,8 +199,16 @@ class Anonymizer:
         if s.plates:
             result.warnings.append(VIDEO_PLATES)
         adversary = self.adversary if s.verify != "off" else None
+        sound = None
+        if s.processes_audio:
+            from unseen.pipeline.video import prepare_sound
+
+            sound = prepare_sound(source, s, self.audio_judge.detector)
+            if sound is not None:
+                result.warnings.extend(sound.notes)
         deliver_video(source, dest, timeline, redactor, self.style,
-                      DeliveryPolicy.from_settings(s), result, adversary, progress=progress)
+                      DeliveryPolicy.from_settings(s), result, adversary, progress=progress,
+                      sound=sound, audio_judge=self.audio_judge if adversary else None)
 
 
 def _failed(result: FileResult, reason: str, source: Path) -> None:

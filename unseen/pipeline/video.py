@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
+from unseen.audio import AudioSettings, process
 from unseen.cover import cover_regions
 from unseen.detect.multiscale import MultiScaleDetector, Pass
+from unseen.detect.speech import SpeechDetector
 from unseen.detections import Detections
 from unseen.errors import CorruptMediaError, IncompleteRedactionError
 from unseen.media.atomic import atomic_output
+from unseen.media.audio import AudioParams, AudioStreamWriter, has_audio, read_audio
 from unseen.media.video import (
     CONTAINERS,
     EncodeOptions,
@@ -203,12 +207,15 @@ class VideoRedactor:
         return pixels
 
     def write(self, source: Path, dest: Path, timeline: FaceTimeline,
-              progress: ProgressCallback | None = None, judge: FrameJudge | None = None) -> int:
+              progress: ProgressCallback | None = None, judge: FrameJudge | None = None,
+              sound: ProcessedSound | None = None) -> int:
         """Pass 2: decode again, cover ``timeline``'s regions, encode into ``dest``.
 
         With a ``judge``, frames it wants are judged before they are encoded,
         and what it finds is covered in them and in ``judge.window`` frames
-        either side (added to ``timeline.extra``).
+        either side (added to ``timeline.extra``). ``sound``: a processed
+        (muted or disguised) sound track, encoded alongside in step with the
+        video; otherwise the sound is copied (``audio="keep"``) or dropped.
         """
         s = self.settings
         info = probe_video(source, s.video_fps)
@@ -222,13 +229,18 @@ class VideoRedactor:
         ) as reader:
             writer = VideoWriter(tmp, dest.suffix, info.width, info.height, info.time_base,
                                  info.frame_rate, opts, reader.audio_stream,
-                                 sample_aspect=info.sample_aspect)
+                                 sample_aspect=info.sample_aspect,
+                                 colour=info.colour.output)
+            audio_out = (AudioStreamWriter(writer.container, sound.params, sound.samples)
+                         if sound is not None else None)
 
             def encode(index: int, pts: int, pixels: np.ndarray) -> None:
                 nonlocal written
                 if judge is not None:
                     judge.encoded(index, pixels)
                 writer.write(pixels, pts)
+                if audio_out is not None:  # the sound keeps up with the pictures
+                    audio_out.write_until(float(pts * info.time_base))
                 written += 1
                 if progress:
                     progress(VideoProgress("redact", written, timeline.frames))
@@ -262,6 +274,8 @@ class VideoRedactor:
                         encode(*held.popleft())
                 while held:
                     encode(*held.popleft())
+                if audio_out is not None:
+                    audio_out.close()
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -296,7 +310,11 @@ class VideoRedactor:
         info = probe_video(source, self.settings.video_fps)
         dest = output_path(dest)
         timeline = self.find_faces(source, info, progress)
-        warnings = sound_warnings(bool(info.audio_codec), self.settings.keep_audio)
+        warnings = sound_warnings(bool(info.audio_codec), self.settings.audio)
+        if info.colour.hdr:
+            warnings.append(
+                f"HDR video ({info.colour.hdr}, {info.colour.describe()}) was converted to "
+                "SDR (BT.709, 8-bit) for detection and output")
         if info.raw_stream:
             warnings.append(
                 f"a raw {info.raw_stream} stream without a container: timed at "
@@ -317,13 +335,44 @@ class VideoRedactor:
         return dest, info, timeline, warnings
 
 
-def sound_warnings(has_sound: bool, keep: bool) -> list[str]:
+def sound_warnings(has_sound: bool, mode: str) -> list[str]:
     """What to tell the person about a video's sound track (one wording everywhere)."""
     if not has_sound:
         return []
-    if keep:
-        return ["the sound track was kept: voices can identify people"]
-    return ["the sound track was removed (use --keep-audio to keep it)"]
+    if mode == "keep":
+        return ["the sound track was kept untouched: voices can identify people "
+                "(--audio mute-speech or disguise keeps the sound without them)"]
+    if mode == "mute-speech":
+        return ["speech was muted in the sound track; the rest of the sound was kept"]
+    if mode == "disguise":
+        return ["every voice in the sound track was disguised (words kept, voices changed)"]
+    return ["the sound track was removed (--audio mute-speech or disguise keeps the sound "
+            "without the voices)"]
+
+
+@dataclass(frozen=True)
+class ProcessedSound:
+    """A video's sound after ``mute-speech`` or ``disguise``, ready to encode
+    (held in memory for the second pass; never written anywhere else)."""
+
+    params: AudioParams
+    samples: NDArray[np.float32]
+    mode: str
+    notes: tuple[str, ...] = ()
+
+
+def prepare_sound(source: Path, settings: Settings, detector: SpeechDetector | None
+                  ) -> ProcessedSound | None:
+    """Read and process the sound of ``source`` as ``settings.audio`` says; None
+    when nothing is to be encoded (no sound, or ``drop`` / ``keep``)."""
+    if not settings.processes_audio or not has_audio(source):
+        return None
+    track = read_audio(source)
+    outcome = process(track.samples, track.sample_rate, AudioSettings(mode=settings.audio),
+                      detector)
+    if outcome.samples is None:  # pragma: no cover - only drop gives none
+        return None
+    return ProcessedSound(track.params, outcome.samples, settings.audio, outcome.notes)
 
 
 def output_path(dest: Path) -> Path:

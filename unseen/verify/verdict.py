@@ -11,7 +11,7 @@ from typing import Literal
 
 from unseen.settings import VerifyMode
 
-FindingKind = Literal["detected", "reidentified", "metadata", "unchecked"]
+FindingKind = Literal["detected", "reidentified", "metadata", "unchecked", "sound"]
 Severity = Literal["unsafe", "note"]
 
 

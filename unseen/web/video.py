@@ -251,7 +251,8 @@ class VideoReviews:
         method, shape = self.choices(doc)
         return {"status": "ready", "path": rel, "frames": doc["frames"], "fps": doc["fps"],
                 "width": doc["width"], "height": doc["height"], "method": method,
-                "shape": shape, "tracks": [track_summary(t, doc) for t in doc["tracks"]],
+                "shape": shape, "audio": doc.get("audio", self.ctx.settings.audio),
+                "tracks": [track_summary(t, doc) for t in doc["tracks"]],
                 "deleted": doc["deleted"], "added": doc["added"], "export": export}
 
     def edit(self, rel: str, body: dict[str, Any]) -> dict[str, Any]:

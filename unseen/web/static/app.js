@@ -468,7 +468,7 @@ async function videoView(path, vt) {
 
   async function saveEdits(change) {
     const body = Object.assign({ deleted: doc.deleted, added: doc.added, method: doc.method,
-                                 shape: doc.shape }, change);
+                                 shape: doc.shape, audio: doc.audio }, change);
     doc = await api("PUT", "/api/video?" + q(path), body);
     await showFrame(state.frame);
   }
@@ -531,6 +531,8 @@ async function videoView(path, vt) {
         (ev) => saveEdits({ method: ev.target.value }).catch(showError)),
       selectOf("cover", ["ellipse", "box"], doc.shape,
         (ev) => saveEdits({ shape: ev.target.value }).catch(showError)),
+      selectOf("sound", ["drop", "keep", "mute-speech", "disguise"], doc.audio,
+        (ev) => saveEdits({ audio: ev.target.value }).catch(showError)),
       exportBtn, label),
     el("p", { class: "hint" },
       "Red: a tracked face (click it, or Delete in the timeline, to leave it uncovered). " +
