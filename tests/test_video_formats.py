@@ -40,16 +40,26 @@ def shared_frames(shared_data: Path, name: str, n: int) -> list[RGB]:
 
 def encode(dest: Path, frames: list[RGB], codec: str = "libx264", fmt: str | None = None,
            rate: Fraction | int = 25, options: dict[str, str] | None = None,
-           pix_fmt: str = "yuv420p", **frame_args: Any) -> Path:
+           pix_fmt: str = "yuv420p", colour: tuple[int, int, int, int] | None = None) -> Path:
     """``frames`` encoded into ``dest``. Frames are made fresh from pixels, so the
-    encoder picks its own picture types (B-frames with ``bf``)."""
+    encoder picks its own picture types (B-frames with ``bf``). ``colour``:
+    (primaries, transfer, matrix, range) as FFmpeg codes, converted and tagged."""
+    from av.video.reformatter import Colorspace
+
     with av.open(str(dest), "w", format=fmt) as out:
         v = out.add_stream(codec, rate=rate, options=options or {})
         v.height, v.width = frames[0].shape[:2]
         v.pix_fmt = pix_fmt
+        cc = v.codec_context
+        if colour:
+            cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = colour
         for img in frames:
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            for p in v.encode(frame.reformat(format=pix_fmt, **frame_args)):
+            if colour:
+                frame = frame.reformat(format=pix_fmt, dst_colorspace=Colorspace(colour[2]),
+                                       dst_color_range=colour[3])
+                frame.color_primaries, frame.color_trc = colour[:2]
+            for p in v.encode(frame):
                 out.mux(p)
         for p in v.encode():
             out.mux(p)
@@ -257,3 +267,174 @@ def test_mirrored_video_is_unmirrored(
         out, want = vf.rgb(), np.ascontiguousarray(shown(picture))
         assert out.shape == want.shape
         assert open_diff(out, want) < 4 < open_diff(out, np.ascontiguousarray(want[:, ::-1]))
+
+
+# 4. colour -----------------------------------------------------------------------------
+BT709_TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433],  # ITU-R BT.2087, linear light
+                            [0.0691, 0.9195, 0.0114],
+                            [0.0164, 0.0880, 0.8956]])
+HDR_WHITE_NITS = 203.0  # ITU-R BT.2408: SDR white sits at HDR reference white
+
+
+def hdr_from_sdr(rgb: RGB, transfer: str) -> np.ndarray:
+    """SDR BT.709 pixels as HDR BT.2020 R'G'B' (0..1), the reference way: BT.1886
+    display light, BT.2087 primaries, white at 203 cd/m2, then the PQ inverse
+    EOTF (SMPTE ST 2084) or HLG's inverse OOTF and OETF (BT.2100, 1000 cd/m2)."""
+    light = (rgb / 255.0) ** 2.4 @ BT709_TO_BT2020.T * HDR_WHITE_NITS
+    if transfer == "pq":
+        y = np.clip(light / 10000.0, 0, 1) ** (2610 / 16384)
+        return ((0.8359375 + 18.8515625 * y) / (1 + 18.6875 * y)) ** 78.84375
+    peak, gamma = 1000.0, 1.2
+    ys = np.maximum(light @ np.array([0.2627, 0.6780, 0.0593]) / peak, 1e-9) ** (1 / gamma)
+    scene = light / peak / ys[..., None] ** (gamma - 1)
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    return np.where(scene <= 1 / 12, np.sqrt(3 * scene),
+                    a * np.log(np.maximum(12 * scene - b, 1e-9)) + c)
+
+
+def yuv420p10(rgb: np.ndarray) -> np.ndarray:
+    """BT.2020 R'G'B' (0..1) as limited-range 10-bit Y'CbCr 4:2:0 planes (BT.2020 NCL)."""
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    y = 0.2627 * r + 0.6780 * g + 0.0593 * b
+    h, w = y.shape
+    cb = ((b - y) / 1.8814).reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    cr = ((r - y) / 1.4746).reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    planes = [64 + 876 * y, 512 + 896 * cb, 512 + 896 * cr]
+    return np.concatenate([np.round(p).astype(np.uint16).reshape(-1) for p in planes]
+                          ).reshape(h * 3 // 2, w)
+
+
+def hdr_clip(dest: Path, pictures: list[RGB], transfer: str) -> Path:
+    """A 10-bit HEVC (Main 10) clip of ``pictures`` in BT.2020 with PQ or HLG, tagged
+    as phones tag them."""
+    from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc
+
+    trc = ColorTrc.SMPTE2084 if transfer == "pq" else ColorTrc.ARIB_STD_B67
+    with av.open(str(dest), "w") as out:
+        v = out.add_stream("libx265", rate=25, options={"x265-params": "log-level=error"})
+        v.height, v.width = pictures[0].shape[:2]
+        v.pix_fmt = "yuv420p10le"
+        cc = v.codec_context
+        cc.color_primaries, cc.color_trc = ColorPrimaries.BT2020, trc
+        cc.colorspace, cc.color_range = 9, ColorRange.MPEG  # BT.2020 NCL, limited
+        for img in pictures:
+            frame = av.VideoFrame.from_ndarray(yuv420p10(hdr_from_sdr(img, transfer)),
+                                               format="yuv420p10le")
+            frame.color_primaries, frame.color_trc, frame.colorspace = 9, trc, 9
+            frame.color_range = ColorRange.MPEG
+            for p in v.encode(frame):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return dest
+
+
+def sdr_reference(frame: Any, transfer: str) -> RGB:
+    """The reference conversion of one decoded HDR frame to SDR BT.709: the
+    inverse of `hdr_from_sdr` (BT.2100 EOTFs, BT.2087 primaries, 203 cd/m2 white
+    to SDR white, BT.1886), in numpy; chroma repeated, nothing above white kept."""
+    planes = frame.to_ndarray(format="yuv420p10le").astype(np.float64).reshape(-1)
+    h, w = frame.height, frame.width
+    def up(p: np.ndarray) -> np.ndarray:
+        return (np.repeat(np.repeat(p.reshape(h // 2, w // 2), 2, 0), 2, 1) - 512) / 896
+    y = (planes[:h * w].reshape(h, w) - 64) / 876
+    cb, cr = up(planes[h * w:h * w * 5 // 4]), up(planes[h * w * 5 // 4:])
+    r, b = y + 1.4746 * cr, y + 1.8814 * cb
+    e = np.clip(np.stack([r, (y - 0.2627 * r - 0.0593 * b) / 0.6780, b], -1), 0, 1)
+    if transfer == "pq":
+        p = e ** (1 / 78.84375)
+        nits = 10000 * (np.maximum(p - 0.8359375, 0) / (18.8515625 - 18.6875 * p)) ** (
+            16384 / 2610)
+    else:
+        a, bb, c = 0.17883277, 0.28466892, 0.55991073
+        scene = np.where(e <= 0.5, e * e / 3, (np.exp((e - c) / a) + bb) / 12)
+        nits = 1000 * (scene @ np.array([0.2627, 0.6780, 0.0593]))[..., None] ** 0.2 * scene
+    light = nits / HDR_WHITE_NITS @ np.linalg.inv(BT709_TO_BT2020).T
+    return np.round(255 * np.clip(light, 0, 1) ** (1 / 2.4)).astype(np.uint8)
+
+
+def colour_tags(path: Path) -> tuple[int, int, int, int, str]:
+    with av.open(str(path)) as c:
+        cc = c.streams.video[0].codec_context
+        return (int(cc.color_primaries), int(cc.color_trc), int(cc.colorspace),
+                int(cc.color_range), cc.pix_fmt)
+
+
+def kept_diff(out: RGB, want: RGB) -> float:
+    """Mean difference over the pixels that were not covered: not turned black in
+    the output, and not further off than compression takes them (most pixels)."""
+    d = np.abs(out.astype(np.float32) - want.astype(np.float32)).max(axis=2)
+    kept = ~((out.max(axis=2) < 12) & (d > 6)) & (d < 48)
+    assert kept.mean() > 0.5
+    return float(np.abs(out.astype(np.float32) - want.astype(np.float32))[kept].mean())
+
+
+@pytest.mark.parametrize("full_range", [False, True])
+def test_bt709_tags_and_colours_kept(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer, full_range: bool
+) -> None:
+    """BT.709 input (the Hamilton clip's own stream, limited range; and the same
+    pictures in full range) keeps its primaries, transfer, matrix and range tags,
+    and its colours: RGB goes back to YUV with the input's matrix and range."""
+    src = tmp_path / "bt709.mp4"
+    want = (1, 1, 1, 2 if full_range else 1)
+    if full_range:
+        encode(src, shared_frames(shared_data, HAMILTON, 20), colour=want)
+    else:
+        with av.open(str(shared_data / "video" / HAMILTON)) as inp, \
+                av.open(str(src), "w") as out:  # its first 20 frames, stream copied
+            s = out.add_stream_from_template(inp.streams.video[0])
+            for k, p in enumerate(inp.demux(inp.streams.video[0])):
+                if k == 20:
+                    break
+                p.stream = s
+                out.mux(p)
+    assert colour_tags(src)[:4] == want
+    res = plain.file(src, tmp_path / "out" / "bt709.mp4")
+    assert res.status == "written", res.error
+    out = Path(res.output or "")
+    tags = colour_tags(out)
+    assert tags[:4] == want and tags[4] in ("yuv420p", "yuvj420p")  # j: full range, H.264
+    pairs = list(zip(read_frames(src), read_frames(out), strict=True))
+    errors = [kept_diff(b.rgb(), a.rgb()) for a, b in pairs]
+    assert max(errors) < 2.5, errors
+
+
+def test_hdr_hlg_becomes_sdr_bt709_converted_properly(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer
+) -> None:
+    """10-bit HEVC, BT.2020, HLG (a phone's HDR) is converted to SDR BT.709 (tone
+    and gamut mapping) for detection and output, and tagged so: the written
+    pictures match the reference conversion of the same frames."""
+    pictures = shared_frames(shared_data, MOT20, 12)
+    src = hdr_clip(tmp_path / "phone.mp4", pictures, "hlg")
+    assert colour_tags(src) == (9, 18, 9, 1, "yuv420p10le")
+    with av.open(str(src)) as c:
+        reference = [sdr_reference(f, "hlg") for f in c.decode(video=0)]
+    res = plain.file(src, tmp_path / "out" / "phone.mp4")
+    assert res.status == "written", res.error
+    assert any("HDR" in w and "HLG" in w and "SDR" in w for w in res.warnings), res.warnings
+    assert res.faces >= 1
+    out = Path(res.output or "")
+    assert colour_tags(out) == (1, 1, 1, 1, "yuv420p")
+    # Written (after covering and H.264 at the default quality) against the reference
+    # conversion: about what an SDR clip of the same pictures loses (2.6 on MOT20).
+    errors = [kept_diff(vf.rgb(), ref) for vf, ref in zip(read_frames(out), reference,
+                                                          strict=True)]
+    assert float(np.mean(errors)) < 3.5, errors
+    with av.open(str(src)) as c:  # not converting is far off: the test can tell
+        naive = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert np.mean([kept_diff(n, ref) for n, ref in zip(naive, reference, strict=True)]) > 6
+
+
+def test_hdr_pq_frames_are_seen_converted(shared_data: Path, tmp_path: Path) -> None:
+    """What detection sees of PQ (HDR10) video: the SDR conversion of each frame,
+    within a level or so of the reference conversion."""
+    pictures = shared_frames(shared_data, MOT20, 6)
+    src = hdr_clip(tmp_path / "hdr10.mp4", pictures, "pq")
+    with av.open(str(src)) as c:
+        reference = [sdr_reference(f, "pq") for f in c.decode(video=0)]
+    seen = [vf.rgb() for vf in read_frames(src)]
+    errors = [float(np.abs(a.astype(np.float32) - b).mean())
+              for a, b in zip(seen, reference, strict=True)]
+    assert float(np.mean(errors)) < 1.5, errors

@@ -15,7 +15,14 @@ from pathlib import Path
 import av
 
 from unseen.errors import CorruptMediaError
-from unseen.media.video import VideoFrame, open_input, orientation, read_frames, reason
+from unseen.media.video import (
+    VideoFrame,
+    open_input,
+    orientation,
+    read_frames,
+    reason,
+    sdr_converter,
+)
 
 
 def frame_timestamps(path: Path) -> list[int] | None:
@@ -96,7 +103,8 @@ class FrameSeeker:
                         # As `VideoReader`: the first frame's orientation holds for all.
                         turns = orientation(frame)
                     if frame.pts == target:
-                        return VideoFrame(index, target, tb, frame, *turns)
+                        return VideoFrame(index, target, tb, frame, *turns,
+                                          sdr=sdr_converter(frame))
                     if frame.pts > target:
                         return None  # landed past it: no key frame before it
             return None

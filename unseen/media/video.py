@@ -23,7 +23,7 @@ from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 
 from unseen.errors import CorruptMediaError, OutputError, TooLargeError, UnsupportedFormatError
-from unseen.media.colour import UNSPECIFIED, ColourTags, SdrConverter
+from unseen.media.colour import UNSPECIFIED, UNTAGGED, ColourTags, SdrConverter
 
 RGBFrame = NDArray[np.uint8]
 
@@ -65,7 +65,7 @@ class VideoInfo:
     """Whether stored frames are mirrored (left to right) before `rotation` is applied."""
     sample_aspect: Fraction = Fraction(1)
     """Pixel width over pixel height of upright frames (1: square pixels)."""
-    colour: ColourTags = ColourTags()
+    colour: ColourTags = UNTAGGED
     """The first frame's colour tags (`ColourTags.output`: what the output says)."""
 
     @property
@@ -179,6 +179,11 @@ def orientation(frame: Any) -> tuple[int, bool]:
     return 0, False  # unreachable: the eight right-angle matrices are all above
 
 
+def sdr_converter(frame: Any) -> SdrConverter | None:
+    """For a frame of HDR video, what converts it to SDR (`VideoFrame.sdr`)."""
+    return SdrConverter.for_this_thread() if ColourTags.of(frame).hdr else None
+
+
 def _quarter_turns(rotation: float) -> int:
     """FFmpeg's display rotation (degrees, counter-clockwise) as ``np.rot90`` turns."""
     return round(rotation / 90.0) % 4
@@ -241,7 +246,7 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
             raise TooLargeError(f"frames of {cc.width}x{cc.height} are too large")
         turns, mirrored = 0, False
         width, height = cc.width, cc.height
-        colour = ColourTags()
+        colour = UNTAGGED
         try:
             for frame in container.decode(stream):
                 turns, mirrored = orientation(frame)
@@ -348,7 +353,7 @@ class VideoReader:
                     if turns is None:
                         # The first frame's orientation and colour hold for all.
                         turns = orientation(frame)
-                        sdr = SdrConverter() if ColourTags.of(frame).hdr else None
+                        sdr = sdr_converter(frame)
                     pts = frame.pts
                     if pts is None:
                         pts = index * step if last_pts is None else last_pts + step
@@ -397,7 +402,7 @@ class VideoWriter:
         audio_source: Any | None = None,
         *,
         sample_aspect: Fraction = Fraction(1),
-        colour: ColourTags = ColourTags(),
+        colour: ColourTags = UNTAGGED,
     ) -> None:
         fmt = CONTAINERS.get(suffix.lower(), "mp4")
         try:

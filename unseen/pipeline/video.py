@@ -313,8 +313,8 @@ class VideoRedactor:
         warnings = sound_warnings(bool(info.audio_codec), self.settings.audio)
         if info.colour.hdr:
             warnings.append(
-                f"HDR video ({info.colour.hdr}, {info.colour.describe()}) was converted to "
-                "SDR (BT.709, 8-bit) for detection and output")
+                f"HDR video ({info.colour.hdr}) was converted to SDR BT.709 (tone-mapped, "
+                "8-bit) for detection and output")
         if info.raw_stream:
             warnings.append(
                 f"a raw {info.raw_stream} stream without a container: timed at "
