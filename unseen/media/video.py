@@ -19,6 +19,7 @@ import av
 import cv2
 import numpy as np
 from av.codec.context import Flags
+from av.stream import Disposition
 from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 
@@ -57,6 +58,9 @@ class VideoInfo:
     audio_codec: str | None
     other_streams: int
     """Subtitle, data and attachment streams (never written)."""
+    other_videos: int = 0
+    """Video streams besides the main one: other angles, previews, cover pictures
+    (never written)."""
     raw_stream: str | None = None
     """``H.264`` or ``H.265`` for a raw elementary stream (timed at `frame_rate`)."""
     stream_rate: bool = True
@@ -209,10 +213,27 @@ def open_input(path: Path, fps: float | None = None) -> Any:
             raise UnsupportedFormatError(NO_FRAME_RATE)
         # The demuxer's own default (25) would be used otherwise.
         container = _open(path, {"framerate": str(rate)})
-    if not container.streams.video:
+    if not _pictures(container):
+        sound = bool(container.streams.audio)
         container.close()
+        if sound:
+            raise UnsupportedFormatError(
+                "an audio-only file (sound, no pictures): unseen anonymizes photos and videos")
         raise UnsupportedFormatError("the file has no video stream")
     return container
+
+
+def main_video_stream(container: Any) -> Any:
+    """The video to anonymize: of the video streams that are not cover pictures, a
+    default one (Matroska keeps a cover as a one-frame video stream that is not),
+    the largest; the other video streams are never written."""
+    return max(_pictures(container),
+               key=lambda s: (bool(s.disposition & Disposition.default),
+                              s.codec_context.width * s.codec_context.height, -s.index))
+
+
+def _pictures(container: Any) -> list[Any]:
+    return [s for s in container.streams.video if not s.disposition & Disposition.attached_pic]
 
 
 def stream_frame_rate(stream: Any, fps: float | None = None) -> Fraction | None:
@@ -240,7 +261,7 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
     `open_input`)."""
     container = open_input(path, fps)
     try:
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         cc = stream.codec_context
         if cc.width * cc.height > MAX_PIXELS_PER_FRAME:
             raise TooLargeError(f"frames of {cc.width}x{cc.height} are too large")
@@ -262,7 +283,8 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
             width, height = height, width
             sar = 1 / sar
         audio = container.streams.audio
-        others = len(container.streams) - len(container.streams.video) - len(audio)
+        videos = len(container.streams.video)
+        others = len(container.streams) - videos - len(audio)
         return VideoInfo(
             width=width,
             height=height,
@@ -276,6 +298,7 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
             codec=cc.name,
             audio_codec=audio[0].codec_context.name if audio else None,
             other_streams=others,
+            other_videos=videos - 1,
             raw_stream=RAW_STREAM_FORMATS.get(container.format.name),
             stream_rate=container.format.name not in RAW_STREAM_FORMATS
             or bool(cc.framerate),
@@ -288,7 +311,7 @@ def count_frames(path: Path) -> int:
     """Video frames in the file, counted from its packets (nothing is decoded)."""
     container = open_input(path)
     try:
-        stream = container.streams.video[0]
+        stream = main_video_stream(container)
         return sum(1 for p in container.demux(stream) if p.size)
     except av.error.FFmpegError as exc:
         raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
@@ -316,7 +339,7 @@ class VideoReader:
     def __init__(self, path: Path, keep_audio: bool = False, limit: int | None = None,
                  fps: float | None = None) -> None:
         self._container = open_input(path, fps)
-        self.video_stream = self._container.streams.video[0]
+        self.video_stream = main_video_stream(self._container)
         self.video_stream.thread_type = "AUTO"
         audio = self._container.streams.audio
         self.audio_stream = audio[0] if keep_audio and audio else None

@@ -322,6 +322,9 @@ class VideoRedactor:
                 f"({'as the stream states' if info.stream_rate else '--fps'}), written as MP4")
         if info.other_streams:
             warnings.append(f"{info.other_streams} subtitle/data/attachment stream(s) removed")
+        if info.other_videos:
+            warnings.append(f"{info.other_videos} more video stream(s) (another angle, a preview "
+                            "or a cover picture) removed; only the main video is written")
         if display_timestamps(timeline.pts) != timeline.pts:
             warnings.append(TIMESTAMPS_REBUILT)
         if timeline.error:
