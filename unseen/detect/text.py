@@ -36,10 +36,16 @@ REC_MIN_WIDTH = 320
 REC_BATCH = 6
 LEGIBLE = 0.5  # mean character confidence below which a reading is noise
 LEGIBLE_ONE = 0.8  # the same for a single character (textures read as one)
+PLATE_EXTEND = 1.0  # plate boxes reach this many region heights further left and right
 
 CN_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _CN_PLATE = re.compile(f"[{CN_PROVINCES}][A-Z][A-Z0-9]{{5,6}}[挂学警港澳]?")
-_DECIMAL = re.compile(r"\d[.,]\d")
+# Numbers, dates and clock times are text, not plates: 0.005, 12,50,
+# 2014-05-08, 16.03.2020, 06:11:40, 10:00 AM.
+_NOT_PLATE = re.compile(
+    r"\d[.,]\d|\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{1,2}:\d{2}:\d{2}|\d{1,2}:\d{2}\s?[AP]M",
+    re.IGNORECASE,
+)
 Quads = NDArray[np.float32]  # (N, 4, 2): tl, tr, br, bl in image pixels
 
 
@@ -93,8 +99,8 @@ def plate_reading(text: str) -> bool:
     """Does a reading look like a licence-plate number? Chinese (province,
     letter, 5-6 letters or digits), or European/US (4-8 letters and digits
     with at least one digit; digits alone need 5)."""
-    if _DECIMAL.search(text) or _lower(text) > 1:
-        return False  # 0.005, 12,50: a number; "Arkansas": a word
+    if _NOT_PLATE.search(text) or _lower(text) > 1:
+        return False  # "Arkansas": a word
     t = characters(text)
     if _CN_PLATE.fullmatch(t):
         return True
@@ -108,7 +114,7 @@ def partial_plate_reading(text: str) -> bool:
     """A reading that could be part of a plate: three to ten characters,
     mostly Latin, with letters and digits, or a Chinese province character
     and a letter."""
-    if _DECIMAL.search(text) or _lower(text) > 1:
+    if _NOT_PLATE.search(text) or _lower(text) > 1:
         return False
     t = characters(text)
     if not 3 <= len(t) <= 10:
@@ -121,6 +127,16 @@ def partial_plate_reading(text: str) -> bool:
 
 def _lower(text: str) -> int:
     return sum(c.isascii() and c.islower() for c in text)
+
+
+def reading_kind(text: str, confidence: float, plate_shaped: bool) -> str:
+    """``plate``, ``text``, or ``""`` (nothing legible) for a region's reading."""
+    chars = characters(text)
+    if not chars or confidence < (LEGIBLE if len(chars) > 1 else LEGIBLE_ONE):
+        return ""
+    if plate_reading(text) or (plate_shaped and partial_plate_reading(text)):
+        return "plate"
+    return "text"
 
 
 def plate_shape(quad: NDArray[np.floating], width: int, height: int) -> bool:
@@ -136,18 +152,24 @@ def plate_shape(quad: NDArray[np.floating], width: int, height: int) -> bool:
 
 
 class TextDetector:
-    """PP-OCRv4 text detection (and optionally recognition) on onnxruntime.
+    """PP-OCRv4 text detection, and recognition, on onnxruntime (CPU).
 
-    ``recognize=False`` is the fast path: no recogniser is loaded, and kinds
-    come from the shape alone (every plate-shaped line is a ``plate``). With
-    recognition, plate-shaped lines are read and kept as ``plate`` when the
-    reading looks like a plate number (or part of one); all other lines are
-    ``text``.
+    With recognition (the default) every region is read: a region whose
+    reading looks like a plate number (or, if it is shaped like a plate, part
+    of one) is a ``plate``; other legible lines are ``text``; regions with
+    nothing legible (textures: leaves, bricks) are dropped. ``recognize=False``
+    is the fast path: no recogniser, kinds from the shape alone (every
+    plate-shaped line is a ``plate``), nothing dropped. Regions beyond
+    ``max_read`` (lowest detection scores first) are kept unread, as in the
+    fast path.
 
-    Resolution: the detection pass runs the image scaled so that its shorter
-    side is at least ``min_side`` (small photos are upscaled: plate characters
-    need about 10 px) and its area at most ``max_megapixels``; passes wider
-    than ``tile`` pixels run as overlapping tiles.
+    Resolution: the detection pass sees the image scaled so that its shorter
+    side is at least ``min_side`` (small photos are upscaled) and its area at
+    most ``max_megapixels``; passes larger than ``tile`` run as overlapping
+    tiles. Plates about 55 px wide in the pass are found (the smallest in
+    ../shared/data/plates), so a 12 MP photo at 4 MP finds plates from about
+    95 px wide in the photo (at 2 MP: 135 px); the cost grows with the pass
+    area, about 0.75 CPU-seconds per megapixel.
     """
 
     name = "text"
@@ -156,12 +178,13 @@ class TextDetector:
         self,
         threads: int = 0,
         recognize: bool = True,
-        min_side: int = 736,
+        min_side: int = 512,
         max_megapixels: float = 4.0,
         tile: int = 2048,
         box_threshold: float = 0.5,
-        margin: float = 0.15,
+        margin: float = 0.2,
         equalize: bool = True,
+        max_read: int = 64,
     ) -> None:
         folder = model_dir()
         self._det = make_session((folder / DET_MODEL).read_bytes(), threads)
@@ -179,6 +202,7 @@ class TextDetector:
         self.box_threshold = box_threshold
         self.margin = margin
         self.equalize = equalize
+        self.max_read = max_read
 
     @property
     def recognizes(self) -> bool:
@@ -192,43 +216,38 @@ class TextDetector:
     def read(self, image: RGBImage, threshold: float = 0.0) -> TextRegions:
         """Plates and text lines, with the rotated regions and readings."""
         h, w = image.shape[:2]
-        if self.equalize:
-            image = equalized(image)
         quads, scores = self.find_quads(image)
         keep = scores >= threshold
         quads, scores = quads[keep], scores[keep]
-        shaped = [plate_shape(q, w, h) for q in quads]
-        if self._rec is None:
-            kinds = ["plate" if s else "text" for s in shaped]
-            readings: tuple[str | None, ...] = (None,) * len(quads)
-        else:
-            kinds, texts = [], []
-            for plate_like, (text, conf) in zip(shaped, self.recognize(image, quads), strict=True):
-                legible = conf >= (LEGIBLE if len(characters(text)) > 1 else LEGIBLE_ONE)
-                legible = legible and bool(characters(text))
-                if not legible:
-                    kinds.append("")  # nothing readable: texture, not text
-                elif plate_reading(text) or (plate_like and partial_plate_reading(text)):
-                    kinds.append("plate")
-                else:
-                    kinds.append("text")
-                texts.append(text)
-            found = np.array([k != "" for k in kinds], bool)
-            quads, scores = quads[found], scores[found]
-            kinds = [k for k in kinds if k]
-            readings = tuple(t for t, f in zip(texts, found, strict=True) if f)
-        boxes = self.cover_boxes(quads, w, h)
-        dets = Detections(boxes, scores, np.asarray(kinds, np.str_).reshape(-1))
-        return TextRegions(dets, quads, readings)
+        kinds = ["plate" if plate_shape(q, w, h) else "text" for q in quads]
+        readings: list[str | None] = [None] * len(quads)
+        if self._rec is not None:
+            wanted = np.argsort(-scores, kind="stable")[: self.max_read]
+            for i, (text, conf) in zip(wanted, self.recognize(image, quads[wanted]), strict=True):
+                readings[i] = text
+                kinds[i] = reading_kind(text, conf, kinds[i] == "plate")
+        found = np.array([k != "" for k in kinds], bool)
+        quads, scores = quads[found], scores[found]
+        kept = [i for i in range(len(kinds)) if found[i]]
+        kept_kinds = np.array([kinds[i] for i in kept], np.str_)
+        boxes = self.cover_boxes(quads, w, h, kept_kinds == "plate")
+        dets = Detections(boxes, scores, kept_kinds)
+        return TextRegions(dets, quads, tuple(readings[i] for i in kept))
 
-    def cover_boxes(self, quads: Quads, width: int, height: int) -> NDArray[np.float32]:
+    def cover_boxes(
+        self, quads: Quads, width: int, height: int, plates: NDArray[np.bool_] | None = None
+    ) -> NDArray[np.float32]:
         """Axis-aligned boxes around rotated regions, grown by ``margin`` of
-        the region's height on every side (and 2 px), clipped to the image."""
+        the region's height on every side (and 2 px), and plates by one more
+        height to the left and right (the detector often splits a plate at the
+        gap between its groups of characters), clipped to the image."""
         if not len(quads):
             return np.zeros((0, 4), np.float32)
         lo, hi = quads.min(axis=1), quads.max(axis=1)
         side = np.linalg.norm(quads[:, 3] - quads[:, 0], axis=1)
-        pad = (side * self.margin + 2)[:, None]
+        pad = np.repeat((side * self.margin + 2)[:, None], 2, axis=1)
+        if plates is not None:
+            pad[:, 0] += np.where(plates, side * PLATE_EXTEND, 0)
         boxes = np.concatenate([lo - pad, hi + pad], axis=1)
         boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0, width)
         boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, height)
@@ -244,12 +263,13 @@ class TextDetector:
         """Rotated text regions (tl, tr, br, bl) and their DB scores."""
         h, w = image.shape[:2]
         scale = self.pass_scale(w, h)
-        sw, sh = (
-            max(ALIGN, round(w * scale / ALIGN) * ALIGN),
-            max(ALIGN, round(h * scale / ALIGN) * ALIGN),
-        )
-        interp = cv2.INTER_AREA if sw < w else cv2.INTER_LINEAR
-        scaled = np.asarray(cv2.resize(image, (sw, sh), interpolation=interp), np.uint8)
+        sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+        scaled = image
+        if (sw, sh) != (w, h):
+            interp = cv2.INTER_AREA if sw < w else cv2.INTER_LINEAR
+            scaled = np.asarray(cv2.resize(image, (sw, sh), interpolation=interp), np.uint8)
+        if self.equalize:
+            scaled = equalized(scaled)
         quads: list[Quads] = []
         scores: list[NDArray[np.float32]] = []
         if max(sw, sh) <= self.tile:
