@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -50,13 +51,13 @@ def detector() -> TextDetector:
 
 
 @pytest.fixture(scope="module")
-def plate_boxes(shared_data: Path) -> dict[str, list[dict[str, object]]]:
+def plate_boxes(shared_data: Path) -> dict[str, list[dict[str, Any]]]:
     return json.loads((shared_data / "plates" / "boxes.json").read_text())
 
 
 @pytest.fixture(scope="module")
 def plate_results(
-    detector: TextDetector, shared_data: Path, plate_boxes: dict[str, list[dict[str, object]]]
+    detector: TextDetector, shared_data: Path, plate_boxes: dict[str, list[dict[str, Any]]]
 ) -> dict[str, list[tuple[bool, bool]]]:
     """Per region: (covered by boxes of any kind, covered by `plate` boxes)."""
     out: dict[str, list[tuple[bool, bool]]] = {}
