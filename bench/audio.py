@@ -26,7 +26,7 @@ from unseen import audio as A  # noqa: E402
 from unseen.detect.speaker import SpeakerEncoder, speech_only  # noqa: E402
 from unseen.detect.speech import WINDOW_SECONDS, SpeechDetector  # noqa: E402
 from unseen.media.audio import read_audio  # noqa: E402
-from unseen.verify_audio import JUDGE_SPEECH, SPEAKER_MATCH, AudioJudge  # noqa: E402
+from unseen.verify.audio import JUDGE_SPEECH, SPEAKER_MATCH, AudioJudge  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 SPEECH = DATA / "speech"

@@ -15,7 +15,7 @@ from unseen import audio as A
 from unseen.detect.speaker import similarity, speech_only
 from unseen.detect.speech import to_mono_16k, total_seconds
 from unseen.media.audio import AudioParams, read_audio, write_audio_file
-from unseen.verify_audio import JUDGE_SPEECH, SPEAKER_MATCH, AudioJudge
+from unseen.verify.audio import JUDGE_SPEECH, SPEAKER_MATCH, AudioJudge
 
 SR = 16000
 

@@ -18,7 +18,7 @@ from unseen.cli import main
 from unseen.media.audio import has_audio, read_audio
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings
-from unseen.verify_audio import AudioJudge, judge_files
+from unseen.verify.audio import AudioJudge, judge_files
 
 RATE = 16000
 

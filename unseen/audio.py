@@ -31,6 +31,14 @@ MuteFill = Literal["noise", "silence"]
 Samples = NDArray[np.float32]
 
 
+DISGUISE_WARNING = (
+    "disguise is weaker than mute-speech: a speaker model no longer links the disguised "
+    "voices to the speakers in our tests, but an attacker who knows the method and undoes "
+    "it re-identified most of them; use --audio mute-speech (or drop) for material that "
+    "puts people at risk"
+)
+
+
 @dataclass(frozen=True)
 class AudioSettings:
     """How the sound is treated. The default drops it: voices identify people (A7)."""
@@ -45,7 +53,7 @@ class AudioSettings:
     """Seconds muted before and after every speech segment."""
     mute_threshold: float = 0.3
     """VAD probability that counts as speech when muting: lower than the
-    judge's 0.5 (`unseen.verify_audio`), to err toward muting."""
+    judge's 0.5 (`unseen.verify.audio`), to err toward muting."""
     mute_rounds: int = 3
     """After muting, the VAD runs again on the result (at the judge's
     threshold) and mutes what it still finds, up to this many times."""
@@ -265,7 +273,7 @@ def disguise(samples: Samples, sample_rate: int, settings: AudioSettings,
     Measured (bench/audio.py): an adversary comparing the output with the
     speaker's recordings is defeated, but one who knows this method and undoes
     it at the middle of its ranges re-identifies most voices; see
-    `unseen.verify_audio.AudioJudge.judge_disguised` (``informed``).
+    `unseen.verify.audio.AudioJudge.judge_disguised` (``informed``).
     """
     x = _as_channels(samples)
     draw = _draw(settings, _rng(rng))

@@ -31,7 +31,7 @@ from unseen.verify.verdict import Finding, Verdict
 from unseen.verify.video import MAX_REPAIRS, VideoJudge
 
 if TYPE_CHECKING:
-    from unseen.verify_audio import AudioJudge
+    from unseen.verify.audio import AudioJudge
 
 UNSAFE_MARK = ".UNSAFE"
 
@@ -272,7 +272,7 @@ def judge_sound(audio_judge: AudioJudge, mode: str, output: Path, original: Path
                 verdict: Verdict) -> None:
     """The written sound, judged as a listener would hear it: findings added to
     ``verdict`` (speech left after muting, a voice still matched after disguise)."""
-    from unseen.verify_audio import judge_files
+    from unseen.verify.audio import judge_files
 
     t = time.perf_counter()
     heard = judge_files(audio_judge, mode, output, original)

@@ -23,7 +23,8 @@ def parser() -> Parser:
         description=(
             "Judge an anonymized photo or video the way an attacker would: are faces still "
             "detectable, does a face-recognition model still match the original person, "
-            "is identifying metadata left? Exit code 0 safe, 3 unsafe."
+            "does a speaker model still link a video's voices to the original's, is "
+            "identifying metadata left? Exit code 0 safe, 3 unsafe."
         ),
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
@@ -39,7 +40,9 @@ def run(a: argparse.Namespace) -> int:
         parser().error("give ORIGINAL OUTPUT, or OUTPUT alone")
     original, output = (a.files[0], a.files[1]) if len(a.files) == 2 else (None, a.files[0])
     adversary = Adversary("full" if a.full else "fast")
-    verdict = check_files(adversary, output, original)
+    from unseen.verify.audio import AudioJudge
+
+    verdict = check_files(adversary, output, original, AudioJudge())
     if a.json:
         doc = {"output": str(output), "original": str(original) if original else None,
                **verdict.to_dict()}

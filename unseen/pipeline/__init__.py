@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from unseen.pipeline.video import ProgressCallback as VideoProgressCallback
     from unseen.pipeline.video import VideoRedactor
     from unseen.verify import Adversary
-    from unseen.verify_audio import AudioJudge
+    from unseen.verify.audio import AudioJudge
 
 LOG = logging.getLogger("unseen")
 
@@ -78,7 +78,7 @@ class Anonymizer:
     def audio_judge(self) -> AudioJudge:
         """The sound models (speech detector, speaker encoder), loaded on first use."""
         if self._audio_judge is None:
-            from unseen.verify_audio import AudioJudge
+            from unseen.verify.audio import AudioJudge
 
             self._audio_judge = AudioJudge(max(1, self.settings.threads))
         return self._audio_judge

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from unseen.audio import AudioSettings, process
+from unseen.audio import DISGUISE_WARNING, AudioSettings, process
 from unseen.cover import cover_regions
 from unseen.detect.multiscale import MultiScaleDetector, Pass
 from unseen.detect.speech import SpeechDetector
@@ -87,7 +87,8 @@ class VideoProgress:
     stage: str
     frame: int
     total: int
-    """Frames the container declares (0 if unknown)."""
+    """Frames in the video: in pass 1 as the container declares them, or as its
+    duration gives them (0 if unknown); in pass 2 exact."""
 
 
 class VideoRedactor:
@@ -163,7 +164,7 @@ class VideoRedactor:
                     timeline.pts.append(vf.pts)
                     timeline.time_base = vf.time_base
                     if progress:
-                        progress(VideoProgress("detect", vf.index + 1, info.frames))
+                        progress(VideoProgress("detect", vf.index + 1, info.expected_frames))
         except CorruptMediaError as exc:
             if not s.partial_output or not timeline.frames:
                 raise
@@ -348,7 +349,8 @@ def sound_warnings(has_sound: bool, mode: str) -> list[str]:
     if mode == "mute-speech":
         return ["speech was muted in the sound track; the rest of the sound was kept"]
     if mode == "disguise":
-        return ["every voice in the sound track was disguised (words kept, voices changed)"]
+        return ["every voice in the sound track was disguised (words kept, voices changed)",
+                DISGUISE_WARNING]
     return ["the sound track was removed (--audio mute-speech or disguise keeps the sound "
             "without the voices)"]
 

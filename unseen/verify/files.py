@@ -18,10 +18,12 @@ from numpy.typing import NDArray
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 from unseen.media import media_kind
+from unseen.media.audio import has_audio
 from unseen.media.image import read_photo
 from unseen.media.video import count_frames, read_frames
 from unseen.metadata import inspect
 from unseen.verify.adversary import Adversary
+from unseen.verify.audio import AudioJudge, judge_files
 from unseen.verify.verdict import Finding, Verdict
 
 if TYPE_CHECKING:
@@ -120,14 +122,26 @@ def check_metadata(path: Path, verdict: Verdict) -> None:
     verdict.seconds["metadata"] = time.perf_counter() - t
 
 
-def check_files(adversary: Adversary, output: Path, original: Path | None = None) -> Verdict:
+def check_files(adversary: Adversary, output: Path, original: Path | None = None,
+                audio_judge: AudioJudge | None = None) -> Verdict:
     """The verdict on an output file, optionally against its original. A video
     is judged on every `VIDEO_CHECK_EVERY`-th frame and its last (``full``
-    mode: every frame); the redacted regions are what differs from the original."""
+    mode: every frame); the redacted regions are what differs from the original.
+    A video's sound, with an ``audio_judge``: against the original, a voice the
+    speaker model still links to the original's is unsafe; alone, the speech
+    heard is a note."""
     if media_kind(output) == "video":
         every = 1 if adversary.mode == "full" else VIDEO_CHECK_EVERY
         picks = video_frames_to_check(count_frames(output), every)
-        return check_video(adversary, output, original, picks)
+        verdict = check_video(adversary, output, original, picks)
+        if audio_judge is not None and has_audio(output):
+            heard = judge_files(audio_judge, "disguise" if original is not None else "keep",
+                                output, original)
+            for reason in heard.reasons:
+                verdict.add(Finding("sound", "unsafe", f"sound: {reason}"))
+            for note in heard.notes:
+                verdict.add(Finding("sound", "note", f"sound: {note}"))
+        return verdict
     out = read_photo(output).pixels
     orig = read_photo(original).pixels if original is not None else None
     verdict = adversary.check(out, orig)
