@@ -363,10 +363,7 @@ def faststart_copy(src: Path, dest: Path) -> Path:
 @pytest.mark.parametrize("damage", [
     "cut",  # a copy or download that stopped: the index at the end is lost
     "overwritten",  # 20 kB of the picture data replaced (a bad sector, a broken transfer)
-    pytest.param("cut-faststart", marks=pytest.mark.xfail(strict=True, reason=(
-        "library bug: a cut video whose index is at the front decodes without an error "
-        "up to the cut and is delivered as 'written' with 133 of its 275 frames, no "
-        "warning (with or without --partial)"))),
+    "cut-faststart",  # the same, with the index in front: decodes cleanly up to the cut
 ])
 def test_damaged_real_video_is_a_one_line_corrupt_media_failure(
     shared_data: Path, tmp_path: Path, video_engine: Anonymizer, damage: str

@@ -71,10 +71,20 @@ class VideoInfo:
     """Pixel width over pixel height of upright frames (1: square pixels)."""
     colour: ColourTags = UNTAGGED
     """The first frame's colour tags (`ColourTags.output`: what the output says)."""
+    duration: float | None = None
+    """Seconds, as the container says (None when it does not)."""
 
     @property
     def fps(self) -> float:
         return float(self.frame_rate) if self.frame_rate else 30.0
+
+    @property
+    def expected_frames(self) -> int:
+        """`frames`, or when the container does not say (Matroska, raw streams),
+        an estimate from the duration and frame rate (0: unknown); for progress only."""
+        if self.frames or not self.duration or not self.frame_rate:
+            return self.frames
+        return max(1, round(self.duration * float(self.frame_rate)))
 
 
 @dataclass(frozen=True)
@@ -292,6 +302,7 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
             mirrored=mirrored,
             sample_aspect=sar,
             colour=colour,
+            duration=_duration(container, stream),
             time_base=Fraction(stream.time_base) if stream.time_base else Fraction(1, 90000),
             frame_rate=Fraction(stream.average_rate) if stream.average_rate else None,
             frames=int(stream.frames or 0),
@@ -305,6 +316,12 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
         )
     finally:
         container.close()
+
+
+def _duration(container: Any, stream: Any) -> float | None:
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return container.duration / 1e6 if container.duration else None
 
 
 def count_frames(path: Path) -> int:
@@ -385,6 +402,13 @@ class VideoReader:
                     index += 1
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
+        declared = int(stream.frames or 0)
+        if self.limit is None and declared and index < declared - max(2, declared // 100):
+            # A cut file whose index survived (MP4 with the index in front)
+            # decodes without an error up to the cut: the index says more.
+            raise CorruptMediaError(
+                f"the video cannot be decoded to the end: {index} of its {declared} frames "
+                "are in the file (cut short or damaged)")
 
 
 def _decode(stream: Any, packet: Any) -> list[Any]:
