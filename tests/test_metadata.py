@@ -268,7 +268,7 @@ def test_pipeline_fails_closed_on_metadata(
         exif[0x010F] = "LeakyPhone"
         Image.fromarray(photo.pixels).save(dest, "JPEG", exif=exif)
 
-    monkeypatch.setattr("unseen.pipeline.write_photo", leaky_write)
+    monkeypatch.setattr("unseen.deliver.write_photo", leaky_write)
     result = engine.file(src, tmp_path / "out.jpg")
     assert result.status == "failed"
     assert "Make" in (result.error or "")

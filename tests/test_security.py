@@ -107,9 +107,12 @@ def test_whole_pipeline_stays_offline(shared_data: Path, tmp_path: Path) -> None
 
 
 def test_no_residue_outside_outputs(shared_data: Path, tmp_path: Path) -> None:
-    """After a run the only new files are outputs, report and job database:
+    """After a run the only new files are the outputs (in the output folder), the
+    report (where --report says) and the job state (where --state says):
     nothing in TMPDIR, HOME or the working directory."""
     src, out = tmp_path / "in", tmp_path / "out"
+    reports, state = tmp_path / "reports", tmp_path / "state"
+    reports.mkdir()
     home, tmp, cwd = tmp_path / "home", tmp_path / "tmp", tmp_path / "cwd"
     for d in (src, home, tmp, cwd):
         d.mkdir()
@@ -130,7 +133,9 @@ def test_no_residue_outside_outputs(shared_data: Path, tmp_path: Path) -> None:
             "-o",
             str(out),
             "--report",
-            str(out / "report.json"),
+            str(reports / "report.json"),
+            "--state",
+            str(state),
             "-q",
         ],
         capture_output=True,
@@ -143,7 +148,8 @@ def test_no_residue_outside_outputs(shared_data: Path, tmp_path: Path) -> None:
     leftovers = [q for d in (home, tmp, cwd) for q in d.rglob("*")]
     assert leftovers == []
     names = sorted(q.name for q in out.rglob("*") if q.is_file())
-    allowed = {"a.jpg", "b.mp4", "report.json", "report.html", ".unseen-jobs.sqlite"}
+    # The output folder holds the safe files and nothing else (issue 13).
+    allowed = {"a.jpg", "b.mp4"}
     assert set(names) <= allowed | {n for n in names if n.endswith((".UNSAFE.jpg", ".UNSAFE.mp4"))}
     assert "a.jpg" in names
 

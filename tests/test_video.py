@@ -290,7 +290,7 @@ def test_tracker_fills_gaps_and_pads_within_shot() -> None:
     for f in (2, 6):
         tracker.update(f, box + f)
     tracks = tracker.finish()
-    assert len(tracks) == 1 and tracks[0].frames == [2, 6]
+    assert len(tracks) == 1 and tracks[0].frames == (2, 6)
     shots = [0] * 8 + [1] * 4
     extra = cover_boxes(tracks, shots, CoverPolicy(pad_before=3, pad_after=3, max_fill_gap=10))
     assert [len(e) for e in extra] == [1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0]
