@@ -7,21 +7,33 @@ and for plain PyAV decode+encode (the ceiling), and the number of output
 frames in which an independent sensitive detector (RetinaFace, upscaled, low
 threshold) still finds a face that it also finds in the matching input frame.
 
-    python bench/video.py [--data ../shared/data] [--quick]
+    python bench/video.py [--data ../shared/data] [--quick] [--large] [--long] [--no-main]
 
 Clips: ../shared/data/video at their own size, plus the Hamilton clip scaled
 to 1280x720 and 1920x1080 (written to a temporary folder, never the repo).
+
+``--large`` and ``--long`` add a second table, "long and large", in which
+every run is a process of its own so that its peak memory is its own: the
+Hamilton clip scaled to 3840x2160 at 60 frames/s (``--large-frames``, 120),
+and the Hamilton clip looped to ten minutes (17,982 frames; slow: deface
+alone takes about as long as the video plays, or longer). Columns: frames/s,
+peak resident memory (VmHWM), and for unseen the resident memory at 10 %, 50 %
+and 100 % of the second pass (flat: it does not grow with the length).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 from evaluate import leaked_frames
@@ -49,6 +61,130 @@ def upscale(src: Path, dest: Path, width: int, height: int) -> Path:
         for p in v.encode():
             out.mux(p)
     return dest
+
+
+def large_clip(src: Path, dest: Path, frames: int, width: int = 3840, height: int = 2160,
+               rate: int = 60) -> Path:
+    """The first ``frames`` frames of ``src`` scaled to ``width`` x ``height`` and
+    timed at ``rate`` frames/s (standing in for 4K60 phone footage)."""
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        v = out.add_stream("libx264", rate=rate)
+        v.width, v.height, v.pix_fmt = width, height, "yuv420p"
+        v.time_base = Fraction(1, rate)
+        v.options = {"crf": "18", "preset": "veryfast"}
+        for i, frame in enumerate(inp.decode(video=0)):
+            if i == frames:
+                break
+            f = frame.reformat(width=width, height=height, format="yuv420p",
+                               interpolation="BICUBIC")
+            f.pts, f.time_base = i, Fraction(1, rate)
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode():
+            out.mux(p)
+    return dest
+
+
+def looped_clip(src: Path, dest: Path, seconds: float) -> Path:
+    """``src``'s video stream copied (not re-encoded) over and over to ``seconds``."""
+    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
+        vin = inp.streams.video[0]
+        v = out.add_stream_from_template(vin)
+        packets = [p for p in inp.demux(vin) if p.size]
+        start = min(p.pts for p in packets)
+        step = max(p.pts for p in packets) - start + (packets[0].duration or 1)
+        end = seconds / vin.time_base
+        loop = 0
+        while loop * step < end:
+            for p in packets:
+                q = av.Packet(bytes(p))
+                q.pts = p.pts - start + loop * step
+                q.dts = p.dts - start + loop * step
+                q.duration, q.is_keyframe, q.time_base, q.stream = (
+                    p.duration, p.is_keyframe, p.time_base, v)
+                if q.pts >= end:
+                    break
+                out.mux(q)
+            loop += 1
+    return dest
+
+
+def run_one(src: Path, dest: Path, verify: str) -> None:
+    """(In a process of its own.) Anonymize one video; print seconds, frames and
+    memory (resident MB at 10, 50 and 100 % of the second pass, and the peak)."""
+    from unseen.pipeline.video import VideoProgress
+
+    def rss_mb(field: str = "VmRSS") -> float:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    samples: dict[str, float] = {}
+
+    def progress(p: VideoProgress) -> None:
+        if p.stage == "redact" and p.total:
+            for q in (10, 50, 100):
+                if p.frame == max(1, round(q / 100 * p.total)):
+                    samples[f"{q}%"] = rss_mb()
+
+    engine = Anonymizer(Settings(verify=verify))  # type: ignore[arg-type]
+    res = engine.file(src, dest, progress)
+    print(json.dumps({"status": res.status, "error": res.error, "seconds": res.seconds,
+                      "frames": res.frames, "rss": samples, "peak": rss_mb("VmHWM")}))
+
+
+def measured(cmd: list[str]) -> tuple[float, int, float, str]:
+    """Run ``cmd``: (seconds, exit code, peak resident MB of the process, stdout)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return seconds, proc.returncode, usage.ru_maxrss / 1024, out.read()
+
+
+def long_and_large(rows: list[tuple[str, Path, int]], work: Path, verify_off: set[str]
+                   ) -> None:
+    """The second table: each run a process of its own, with its peak memory."""
+    table = []
+    for label, clip, n in rows:
+        result: dict[str, dict[str, Any]] = {}
+        for verify in ("fast", "off") if label in verify_off else ("fast",):
+            _, rc, _, out = measured([sys.executable, __file__, "--run-one", str(clip),
+                                      str(work / f"unseen-{verify}-{clip.name}"), verify])
+            doc = json.loads(out.strip().splitlines()[-1]) if rc == 0 else {}
+            if doc.get("status") != "written":
+                print(f"unseen ({verify}) did not deliver {clip.name}: {doc}", file=sys.stderr)
+            result[verify] = doc
+        deface_s, deface_rc, deface_peak, _ = measured(
+            [shutil.which("deface") or str(Path(sys.executable).with_name("deface")),
+             "--backend", "opencv", "--replacewith", "solid", "-o",
+             str(work / f"deface-{clip.name}"), str(clip)])
+        table.append((label, clip, n, result, n / deface_s if deface_rc == 0 else 0.0,
+                      deface_peak))
+        print(f"done {label}", file=sys.stderr, flush=True)
+    print()
+    print("| clip | size, rate | frames | unseen fps (verified) | unseen fps --verify off "
+          "| unseen peak RSS MB | unseen RSS MB at 10 / 50 / 100 % of pass 2 | deface fps "
+          "| deface peak RSS MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, clip, n, result, deface_fps, deface_peak in table:
+        with av.open(str(clip)) as c:
+            v = c.streams.video[0]
+            size = f"{v.width}x{v.height}, {float(v.average_rate):.2f}"
+        fast, off = result.get("fast", {}), result.get("off", {})
+        rss = fast.get("rss", {})
+        print(f"| {label} | {size} | {n} | {_fps(n, fast)} | {_fps(n, off)} "
+              f"| {fast.get('peak', 0):.0f} "
+              f"| {' / '.join(f'{rss.get(q, 0):.0f}' for q in ('10%', '50%', '100%'))} "
+              f"| {deface_fps:.2f} | {deface_peak:.0f} |")
+
+
+def _fps(frames: int, run: dict[str, Any]) -> str:
+    return f"{frames / float(run['seconds']):.2f}" if run.get("seconds") else "-"
 
 
 def frames_of(path: Path) -> int:
@@ -97,14 +233,34 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--quick", action="store_true", help="native-size clips only")
     ap.add_argument("--no-leaks", action="store_true", help="skip the sensitive detector")
+    ap.add_argument("--large", action="store_true", help="add the 4K60 row (own processes)")
+    ap.add_argument("--large-frames", type=int, default=120, help="frames of the 4K60 clip")
+    ap.add_argument("--long", action="store_true", help="add the 10-minute row (slow)")
+    ap.add_argument("--no-main", action="store_true", help="only the long and large table")
+    ap.add_argument("--run-one", nargs=3, metavar=("SRC", "DEST", "VERIFY"),
+                    help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.run_one:
+        run_one(Path(a.run_one[0]), Path(a.run_one[1]), a.run_one[2])
+        return
     video_dir = a.data / "video"
     if not video_dir.is_dir():
         sys.exit(f"no test data at {video_dir}")
     work = Path(tempfile.mkdtemp(prefix="unseen-bench-video-"))
+    ham = video_dir / "short_hamilton_clip.mp4"
+    extra: list[tuple[str, Path, int]] = []
+    if a.large:
+        clip = large_clip(ham, work / "hamilton_4k60.mp4", a.large_frames)
+        extra.append(("hamilton 4K60", clip, frames_of(clip)))
+    if a.long:
+        clip = looped_clip(ham, work / "hamilton_10min.mp4", 600.0)
+        extra.append(("hamilton looped, 10 min", clip, frames_of(clip)))
+    if a.no_main:
+        long_and_large(extra, work, {"hamilton 4K60"})
+        shutil.rmtree(work, ignore_errors=True)
+        return
     clips = sorted(video_dir.glob("*.mp4"))
     if not a.quick:
-        ham = video_dir / "short_hamilton_clip.mp4"
         clips.append(upscale(ham, work / "hamilton_720p.mp4", 1280, 720))
         clips.append(upscale(ham, work / "hamilton_1080p.mp4", 1920, 1080))
     engine = Anonymizer(Settings())
@@ -156,6 +312,8 @@ def main() -> None:
         print(f"| {name} | {size} | {n} | {ceil:.1f} | {u:.1f} | {share:.0%} ({judged}) "
               f"| {bare:.1f} | {un} | {d:.1f} | {dn} | {u / d:.1f}x, {bare / d:.1f}x "
               f"| {lu} | {ld} |")
+    if extra:
+        long_and_large(extra, work, {"hamilton 4K60"})
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -570,3 +570,41 @@ def test_still_image_sequence_in_a_video_container(
     assert colour_tags(out)[3] == 2  # full range, as JPEG
     got = [vf.rgb() for vf in read_frames(out)]
     assert np.mean([kept_diff(g, s) for g, s in zip(got, stills, strict=True)]) < 4
+
+
+# 6. long and large -------------------------------------------------------------------
+def resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_memory_stays_flat_and_progress_knows_the_length(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """900 frames (36 s) of the Hamilton clip, at 320x180 in Matroska (which does
+    not declare a frame count): resident memory does not grow within either pass
+    (one held frame per frame would add 150 MB), and progress reports the length
+    of the video from its duration in pass 1, exactly in pass 2. (A light search
+    setting: memory does not depend on it.)"""
+    pictures = [cv2.resize(p, (320, 180), interpolation=cv2.INTER_AREA)
+                for p in shared_frames(shared_data, HAMILTON, 60)]
+    src = encode(tmp_path / "long.mkv", [pictures[k % 60] for k in range(900)])
+    seen: dict[str, list[tuple[int, int, float]]] = {"detect": [], "redact": []}
+
+    def progress(p: Any) -> None:
+        if p.frame % 150 == 0:
+            seen[p.stage].append((p.frame, p.total, resident_mb()))
+
+    engine = Anonymizer(Settings(verify="off", detectors=("centerface",),
+                                 video_keyframe_interval=60, video_detect_stride=60))
+    res = engine.file(src, tmp_path / "out" / "long.mkv", progress)
+    assert res.status == "written" and res.frames == 900, res.error
+    for stage, samples in seen.items():
+        assert [f for f, _, _ in samples] == list(range(150, 901, 150))
+        totals = {t for _, t, _ in samples}
+        assert totals == {900} or (stage == "detect" and max(abs(t - 900) for t in totals) <= 1)
+        rss = [m for _, _, m in samples]
+        assert max(rss) - rss[0] < 12, (stage, rss)
