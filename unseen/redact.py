@@ -25,7 +25,7 @@ PIXEL_BLOCKS_ACROSS = 5
 NOISE_SIGMA = 12.0
 MIN_REGION_SIDE = 4.0
 
-AREA_KINDS = frozenset({"body", "crowd", "plate"})
+AREA_KINDS = frozenset({"body", "crowd", "plate", "text"})
 """Detection kinds that are whole areas, covered as boxes without a margin."""
 
 WEAK_METHOD_WARNING = (

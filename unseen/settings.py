@@ -50,7 +50,13 @@ class Settings:
     missed between found ones. None: on for photos with many small faces."""
 
     plates: bool = False
-    """Also cover licence plates (a classical detector; see the README)."""
+    """Also cover licence plates: PP-OCR's text detector, and its recogniser's
+    reading and the region's shape tell a plate from other text."""
+
+    text: bool = False
+    """Also cover all other legible text (name tags, badges, street and shop
+    signs, burned-in camera times). Off by default: a banner's slogan is often
+    the point of the photo."""
 
     fill_color: tuple[int, int, int] = (0, 0, 0)
     jpeg_quality: int = 95

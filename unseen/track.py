@@ -256,6 +256,9 @@ class FaceTimeline:
     blur or pixelate left recognisable)."""
     policy: CoverPolicy = field(default_factory=CoverPolicy)
     """How tracks were padded and filled (to do the same for a track later)."""
+    areas: list[Detections] = field(default_factory=list)
+    """Per frame, the plates and text to cover (tracked from key frames);
+    empty when not asked for."""
     error: str | None = None
 
     @property
@@ -279,3 +282,25 @@ class FaceTimeline:
             extra = Detections.from_boxes(np.stack(self.extra[index])).with_sources("track")
             return Detections.concat([dets, extra])
         return dets
+
+
+AREA_TRACKED = ("plate", "text")
+"""Kinds of area (not face) that videos track between key frames."""
+
+
+def area_boxes(tracks: dict[str, list[Track]], shots: Sequence[int], policy: CoverPolicy
+               ) -> list[Detections]:
+    """Per frame, the regions of area tracks (plates, text) by kind: detections,
+    the frames between them, and padding (`cover_boxes`), never across a cut."""
+    n = len(shots)
+    per_frame: list[list[Detections]] = [[] for _ in range(n)]
+    for kind, kind_tracks in tracks.items():
+        for t in kind_tracks:
+            for f, box in zip(t.frames, t.boxes, strict=True):
+                if f < n:
+                    per_frame[f].append(Detections.from_boxes([box], kind))
+        for f, boxes in enumerate(cover_boxes(kind_tracks, shots, policy)):
+            if boxes:
+                per_frame[f].append(Detections.from_boxes(np.stack(boxes), kind))
+    return [Detections.concat(d) if d else Detections.empty() for d in per_frame]
+

@@ -108,7 +108,10 @@ def parser(verbs: Sequence[str] = ()) -> Parser:
                        help="cover bands through crowds of small faces (default: on for "
                        "photos with many small faces)")
     cover.add_argument("--plates", action="store_true",
-                       help="also cover licence plates (best effort; see the README)")
+                       help="also cover licence plates (found by a text detector and read)")
+    cover.add_argument("--text", action="store_true",
+                       help="also cover all other legible text: name tags, signs, burned-in "
+                       "camera dates and times (off by default: slogans are often the point)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"unseen {__version__}")
     return p
@@ -130,7 +133,7 @@ def settings_from(a: argparse.Namespace) -> Settings:
         settings = Settings(
             redact=a.redact, mask_scale=a.mask_scale, shape=a.shape, threshold=a.thresh,
             verify="off" if a.no_verify else a.verify, allow_unsafe=a.allow_unsafe,
-            cover=a.cover, crowd=a.crowd, plates=a.plates,
+            cover=a.cover, crowd=a.crowd, plates=a.plates, text=a.text,
         )
     except ValueError as exc:
         raise UsageError(f"unseen: {exc}") from exc

@@ -28,6 +28,7 @@ from unseen.settings import Settings
 
 if TYPE_CHECKING:
     from unseen.detect.person import PersonSegmenter
+    from unseen.detect.text import TextDetector
     from unseen.pipeline.video import ProgressCallback as VideoProgressCallback
     from unseen.pipeline.video import VideoRedactor
     from unseen.verify import Adversary
@@ -37,7 +38,6 @@ LOG = logging.getLogger("unseen")
 
 VIDEO_BODIES = ("in videos, bodies are covered below detected faces only "
                 "(the person model does not run on video frames yet)")
-VIDEO_PLATES = "licence plates are not covered in videos yet"
 
 
 def unexpected_error(exc: BaseException) -> str:
@@ -63,6 +63,7 @@ class Anonymizer:
         self._person_segmenter: PersonSegmenter | None = None
         self._person_segmenter_missing = False
         self._audio_judge: AudioJudge | None = None
+        self._text_detector: TextDetector | None = None
 
     @property
     def adversary(self) -> Adversary:
@@ -89,7 +90,8 @@ class Anonymizer:
         if self._video_redactor is None:
             from unseen.pipeline.video import VideoRedactor
 
-            self._video_redactor = VideoRedactor(self.detector, self.settings)
+            self._video_redactor = VideoRedactor(self.detector, self.settings,
+                                                 self.text_regions)
         return self._video_redactor
 
     # in memory -----------------------------------------------------------
@@ -108,11 +110,26 @@ class Anonymizer:
         extra = []
         if s.cover == "body" and self.person_segmenter is not None:
             extra.append(self.person_segmenter.detect(pixels))
-        if s.plates:
-            from unseen.detect.plates import PlateDetector
-
-            extra.append(PlateDetector().detect(pixels))
+        if s.plates or s.text:
+            extra.append(self.text_regions(pixels))
         return cover_regions(faces, w, h, s, extra)
+
+    def text_regions(self, pixels: NDArray[np.uint8]) -> Detections:
+        """Licence plates (``plates``) and other legible text (``text``) to cover,
+        as the settings ask (unseen.detect.text)."""
+        found = self.text_detector.detect(pixels)
+        wanted = [k for k, on in (("plate", self.settings.plates),
+                                  ("text", self.settings.text)) if on]
+        return found.filter(np.isin(found.kinds, wanted))
+
+    @property
+    def text_detector(self) -> TextDetector:
+        """PP-OCR's text detector and recogniser, loaded on first use."""
+        if self._text_detector is None:
+            from unseen.detect.text import TextDetector
+
+            self._text_detector = TextDetector(self.settings.threads)
+        return self._text_detector
 
     @property
     def person_segmenter(self) -> PersonSegmenter | None:
@@ -196,8 +213,6 @@ class Anonymizer:
             result.warnings.append(WEAK_METHOD_WARNING.format(method=s.redact))
         if s.cover == "body":
             result.warnings.append(VIDEO_BODIES)
-        if s.plates:
-            result.warnings.append(VIDEO_PLATES)
         adversary = self.adversary if s.verify != "off" else None
         sound = None
         if s.processes_audio:

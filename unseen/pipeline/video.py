@@ -40,7 +40,15 @@ from unseen.media.video import (
 )
 from unseen.redact import RedactionStyle, apply_plan
 from unseen.settings import Settings
-from unseen.track import CoverPolicy, FaceTimeline, FaceTracker, SceneCutDetector, cover_boxes
+from unseen.track import (
+    AREA_TRACKED,
+    CoverPolicy,
+    FaceTimeline,
+    FaceTracker,
+    SceneCutDetector,
+    area_boxes,
+    cover_boxes,
+)
 
 ProgressCallback = Callable[["VideoProgress"], None]
 PARTIAL_MARK = ".PARTIAL"
@@ -94,9 +102,13 @@ class VideoProgress:
 class VideoRedactor:
     """Runs both passes with one detector and one set of settings."""
 
-    def __init__(self, detector: MultiScaleDetector, settings: Settings) -> None:
+    def __init__(self, detector: MultiScaleDetector, settings: Settings,
+                 text_regions: Callable[[np.ndarray], Detections] | None = None) -> None:
         self.detector = detector
         self.settings = settings
+        self.text_regions = text_regions
+        """Plates and text to cover in an RGB frame (run on key frames and
+        tracked between them); None: not asked for."""
         self.style = RedactionStyle.from_settings(settings)
         # onnxruntime re-plans its memory whenever the input shape changes,
         # which costs more than a small pass; give each recurring shape its
@@ -133,6 +145,9 @@ class VideoRedactor:
         cheap = self.cheap_passes(info)
         key = self.key_passes(info)
         tracker = FaceTracker(max_gap=max(2 * s.video_keyframe_interval, round(info.fps)))
+        # Plates and text: found on key frames, linked like faces (one tracker per kind).
+        areas = {k: FaceTracker(max_gap=tracker.max_gap) for k in AREA_TRACKED}
+        find_text = self.text_regions if (s.plates or s.text) else None
         cuts = SceneCutDetector()
         timeline = FaceTimeline()
         shot = 0
@@ -145,9 +160,17 @@ class VideoRedactor:
                     if cuts.is_cut(small):
                         shot += 1
                         tracker.cut()
+                        for t in areas.values():
+                            t.cut()
                         since_key = s.video_keyframe_interval
                     if since_key >= s.video_keyframe_interval:
-                        dets = self._run(vf.rgb(), key)
+                        rgb = vf.rgb()
+                        dets = self._run(rgb, key)
+                        if find_text is not None:
+                            found = find_text(rgb)
+                            for kind, t in areas.items():
+                                mine = found.filter(found.kinds == kind)
+                                t.update(vf.index, mine.boxes, mine.scores)
                         timeline.key_frames += 1
                         since_key = 0
                     elif since_key % s.video_detect_stride == 0:
@@ -174,6 +197,13 @@ class VideoRedactor:
         policy = CoverPolicy(pad_before=pad, pad_after=pad, max_fill_gap=tracker.max_gap)
         timeline.extra = cover_boxes(timeline.tracks, timeline.shots, policy)
         timeline.policy = policy
+        if find_text is not None:
+            # Text does not move much between key frames: hold each region from
+            # one key frame to the next, and pad like faces.
+            text_policy = CoverPolicy(pad_before=pad, pad_after=pad, pad_growth=0.1,
+                                      max_fill_gap=tracker.max_gap)
+            timeline.areas = area_boxes(
+                {k: t.finish() for k, t in areas.items()}, timeline.shots, text_policy)
         return timeline
 
     def _run(self, image: np.ndarray, passes: list[Pass]) -> Detections:
@@ -193,8 +223,10 @@ class VideoRedactor:
     def regions(self, timeline: FaceTimeline, index: int, width: int, height: int
                 ) -> Detections:
         """Everything to cover in frame ``index``: its faces (detected, filled,
-        padded) plus heads, bodies and crowd bands as the settings ask."""
-        return cover_regions(timeline.boxes(index), width, height, self.settings)
+        padded) plus heads, bodies and crowd bands as the settings ask, and the
+        tracked plates and text."""
+        extra = [timeline.areas[index]] if timeline.areas else []
+        return cover_regions(timeline.boxes(index), width, height, self.settings, extra)
 
     def redact(self, pixels: np.ndarray, regions: Detections,
                filled: list[np.ndarray] | None = None) -> np.ndarray:
