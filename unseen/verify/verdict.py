@@ -11,7 +11,7 @@ from typing import Literal
 
 from unseen.settings import VerifyMode
 
-FindingKind = Literal["detected", "reidentified", "metadata", "unchecked", "sound"]
+FindingKind = Literal["detected", "reidentified", "metadata", "unchecked", "sound", "plate"]
 Severity = Literal["unsafe", "note"]
 
 
