@@ -258,13 +258,17 @@ async function photoView(path, vt) {
     overlay.replaceChildren();
     overlay.classList.toggle("drawing", state.tool !== "select");
     for (const r of doc.regions) {
-      const shape = r.source === "added" ? r.shape : doc.shape;
+      const kind = r.kind || "face";
+      // Faces follow the chosen shape; heads, bodies, crowd bands, plates and text are areas.
+      const area = ["body", "crowd", "plate", "text"].includes(kind);
+      const shape = r.source === "added" ? r.shape : (area ? "box" : doc.shape);
       const e = shapeEl(r.cover || r.box, shape);
-      e.setAttribute("class", "region " + r.source + (r.removed ? " removed" : ""));
+      e.setAttribute("class", "region " + r.source + " kind-" + kind + (r.removed ? " removed" : ""));
       e.setAttribute("data-id", r.id);
+      e.setAttribute("data-kind", kind);
       const t = svg("title", {});
       t.textContent = r.source === "added" ? "added by you: click to delete"
-        : (r.removed ? "removed: click to cover it again" : `detected (score ${r.score}): click to leave it uncovered`);
+        : (r.removed ? `${kind} removed: click to cover it again` : `${kind} (score ${r.score}): click to leave it uncovered`);
       e.append(t);
       e.addEventListener("click", (ev) => {
         if (state.tool !== "select") return;
