@@ -28,6 +28,10 @@ fi
 .venv/bin/pip install -q -c "$CONSTRAINTS" -e '.[test,ray,web,cover]'
 # Only the person-segmentation model file is used from this wheel (unseen/detect/person.py).
 .venv/bin/pip install -q --no-deps 'mediapipe==0.10.21'
+# Only model files are read from these wheels (their dependencies would pull
+# torch, librosa, pyclipper ...): Resemblyzer's speaker encoder weights
+# (unseen/detect/speaker.py) and PP-OCR's text models (unseen/detect/text.py).
+.venv/bin/pip install -q --no-deps 'resemblyzer==0.1.4' 'rapidocr-onnxruntime==1.4.4'
 # The environment must be the pinned one: a version other than the pin fails
 # here; a package with no pin (a new dependency) is named, with the command
 # that regenerates the constraints (see the top of constraints/test.txt).
