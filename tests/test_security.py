@@ -296,7 +296,7 @@ def test_cli_job_in_a_network_namespace_with_loopback_only(
     src = tmp_path / "in"
     src.mkdir()
     shutil.copy(shared_data / "faces" / "dlib_voc" / "2008_001009.jpg", src / "group.jpg")
-    trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", src / "clip.mp4", 40)
+    trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", src / "clip.mp4", 16)
     helps = subprocess.run([sys.executable, "-m", "unseen", "--help"],
                            capture_output=True, text=True, timeout=120).stdout
     state = "--state" in helps
