@@ -11,9 +11,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import av
 import numpy as np
 from av.video.reformatter import ColorPrimaries, Colorspace, ColorTrc, VideoReformatter
 from numpy.typing import NDArray
+
+from unseen.errors import UnsupportedFormatError
 
 UNSPECIFIED = 2  # AVCOL_PRI/TRC/SPC_UNSPECIFIED
 HDR_TRANSFERS = {int(ColorTrc.SMPTE2084): "PQ", int(ColorTrc.ARIB_STD_B67): "HLG"}
@@ -93,8 +96,12 @@ class SdrConverter:
             if len(self._setups) >= self.MAX_SETUPS:
                 self._setups.pop(next(iter(self._setups)))
             setup = self._setups[key] = VideoReformatter()
-        out: Any = setup.reformat(frame, format="rgb24", dst_color_trc=ColorTrc.BT709,
-                                  dst_color_primaries=ColorPrimaries.BT709)
+        try:
+            out: Any = setup.reformat(frame, format="rgb24", dst_color_trc=ColorTrc.BT709,
+                                      dst_color_primaries=ColorPrimaries.BT709)
+        except av.error.FFmpegError as exc:
+            raise UnsupportedFormatError(
+                f"this HDR video cannot be converted to SDR ({exc.strerror or exc})") from exc
         return out.to_ndarray()
 
 
