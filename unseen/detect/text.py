@@ -167,8 +167,8 @@ class TextDetector:
     side is at least ``min_side`` (small photos are upscaled) and its area at
     most ``max_megapixels``; passes larger than ``tile`` run as overlapping
     tiles. Plates about 55 px wide in the pass are found (the smallest in
-    ../shared/data/plates), so a 12 MP photo at 4 MP finds plates from about
-    95 px wide in the photo (at 2 MP: 135 px); the cost grows with the pass
+    ../shared/data/plates), so a 12 MP photo at 2 MP finds plates from about
+    135 px wide in the photo (at 4 MP: 95 px); the cost grows with the pass
     area, about 0.75 CPU-seconds per megapixel.
     """
 
@@ -179,7 +179,7 @@ class TextDetector:
         threads: int = 0,
         recognize: bool = True,
         min_side: int = 512,
-        max_megapixels: float = 4.0,
+        max_megapixels: float = 2.0,
         tile: int = 2048,
         box_threshold: float = 0.5,
         margin: float = 0.2,
