@@ -1,8 +1,9 @@
 """Video reading and writing with PyAV, one frame at a time.
 
-Reading yields upright RGB frames with their original timestamps; writing
-encodes frames with exactly those timestamps into a fresh container that
-carries no tags, no subtitle/data/attachment streams and, unless asked, no audio.
+Reading takes the main video stream (containers or raw H.264/H.265) and yields
+upright (turned, un-mirrored) SDR RGB frames with their original timestamps;
+writing encodes frames with given timestamps, pixel shape and colour tags into a
+fresh container with no metadata tags, no other streams and, unless asked, no audio.
 """
 
 from __future__ import annotations
