@@ -459,7 +459,7 @@ def test_headless_chromium_draws_the_review(
         dom = subprocess.run(
             [chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=90
         ).stdout
-        assert 'class="region detected"' in dom, dom[:2000]
+        assert 'class="region detected kind-face' in dom, dom[:2000]
         assert 'id="result" src="blob:' in dom
         shot = tmp_path / "review.png"
         subprocess.run(
