@@ -152,6 +152,7 @@ class VideoRedactor:
         timeline = FaceTimeline()
         shot = 0
         since_key = s.video_keyframe_interval
+        nothing = Detections.empty()
         try:
             with VideoReader(source, fps=s.video_fps) as reader:
                 for item in reader:
@@ -180,8 +181,8 @@ class VideoRedactor:
                     since_key += 1
                     if dets is not None:
                         tracker.update(vf.index, dets.boxes, dets.scores)
-                    else:
-                        dets = Detections.empty()
+                    if dets is None or not len(dets):
+                        dets = nothing  # one shared value: memory stays flat over hours
                     timeline.detections.append(dets)
                     timeline.shots.append(shot)
                     timeline.pts.append(vf.pts)
