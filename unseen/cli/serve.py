@@ -40,8 +40,8 @@ def run(a: argparse.Namespace) -> int:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        stderr().print("unseen: the review UI needs the web extra: pip install 'unseen[web]'",
-                       markup=False)
+        stderr().print("unseen: the review UI needs fastapi and uvicorn, which unseen "
+                       "installs: reinstall it (pip install unseen)", markup=False)
         return ExitCode.USAGE
     if not a.folder.is_dir():
         raise UsageError(f"unseen serve: {a.folder}: not a folder")
