@@ -1,0 +1,223 @@
+"""The languages of unseen's messages: English (the source), 简体中文 and 繁體中文.
+
+The catalogs are gettext files in ``unseen/locale/``, managed with Babel
+(``scripts/i18n.sh``). The library speaks English (reports, results, errors);
+what a person reads is translated where it is shown: the command line, the
+readable report and the page call `_()` and `translate()`. Missing strings fall
+back to English.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import locale
+import os
+import re
+from collections.abc import Mapping
+from functools import cache, lru_cache
+from pathlib import Path
+
+DOMAIN = "unseen"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+SOURCE_LANGUAGE = "en"
+LANGUAGES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+"""Language code -> its name in that language; the first is the source."""
+ENV_OVERRIDE = "UNSEEN_LANG"
+SYSTEM_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+"""Where the system locale is read from, in gettext's order."""
+
+# Traditional script: Taiwan, Hong Kong, Macau (and an explicit "Hant").
+_HANT_REGIONS = ("TW", "HK", "MO", "HANT")
+_current: str | None = None
+
+
+def normalize(code: str | None) -> str | None:
+    """A shipped language code for a locale name (``zh_CN.UTF-8``, ``zh-TW``,
+    ``zh_Hant_HK``, ``en_GB`` ...), or None when unseen has no such language."""
+    if not code:
+        return None
+    name = code.split(".", 1)[0].split("@", 1)[0].replace("-", "_").strip()
+    if not name:
+        return None
+    parts = [p for p in name.split("_") if p]
+    lang = parts[0].lower()
+    if lang == "en":
+        return "en"
+    if lang == "zh":
+        rest = [p.upper() for p in parts[1:]]
+        return "zh_Hant" if any(p in _HANT_REGIONS for p in rest) else "zh_Hans"
+    # Windows names its locales in words ("Chinese (Traditional)_Taiwan").
+    words = name.lower()
+    if words.startswith("chinese"):
+        hant = any(w in words for w in ("traditional", "taiwan", "hong kong", "macao", "macau"))
+        return "zh_Hant" if hant else "zh_Hans"
+    if words.startswith("english"):
+        return "en"
+    return None
+
+
+def system_language(environ: Mapping[str, str] | None = None) -> str:
+    """The language the system locale asks for: the first of LANGUAGE, LC_ALL,
+    LC_MESSAGES and LANG that is set decides (LANGUAGE may list several, the first
+    shipped one wins); English when that locale is not one unseen speaks."""
+    env = os.environ if environ is None else environ
+    for var in SYSTEM_VARIABLES:
+        value = env.get(var, "").strip()
+        if not value:
+            continue
+        if var == "LANGUAGE":
+            if env.get("LC_ALL", "").strip() in ("C", "POSIX"):
+                continue  # gettext ignores LANGUAGE under the C locale
+            for item in value.split(":"):
+                if code := normalize(item):
+                    return code
+            continue
+        return normalize(value) or SOURCE_LANGUAGE
+    if environ is None:
+        # Windows and macOS apps started from the desktop often have no variable.
+        try:
+            name = locale.getlocale()[0]
+        except ValueError:
+            name = None
+        return normalize(name) or SOURCE_LANGUAGE
+    return SOURCE_LANGUAGE
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str:
+    """``UNSEEN_LANG`` if it names a shipped language, else the system locale's."""
+    env = os.environ if environ is None else environ
+    return normalize(env.get(ENV_OVERRIDE)) or system_language(environ)
+
+
+def set_language(code: str | None) -> str:
+    """Make ``code`` the language of every later message (None: from the
+    environment, `environment_language`). Returns the code used; ValueError for
+    a language unseen does not ship."""
+    global _current
+    if code is None:
+        _current = environment_language()
+    else:
+        found = normalize(code)
+        if found is None:
+            raise ValueError(f"unknown language {code!r} (known: {', '.join(LANGUAGES)})")
+        _current = found
+    return _current
+
+
+def current_language() -> str:
+    """The language messages are translated into now (first use: the environment's)."""
+    return _current if _current is not None else set_language(None)
+
+
+def languages() -> dict[str, str]:
+    """Shipped language code -> its native name, the source language first."""
+    return dict(LANGUAGES)
+
+
+@cache
+def _translations(code: str) -> _gettext.NullTranslations:
+    if code == SOURCE_LANGUAGE:
+        return _gettext.NullTranslations()
+    return _gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[code], fallback=True)
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language (itself when there is no translation)."""
+    return _translations(current_language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for ``n`` things, in the current language."""
+    return _translations(current_language()).ngettext(singular, plural, n)
+
+
+_ = gettext
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalog without translating it: the library keeps
+    English, and `translate` finds it again where it is shown."""
+    return message
+
+
+def catalog(code: str | None = None) -> dict[str, str]:
+    """English message -> its translation in ``code`` (default: the current language),
+    for the page; plural messages under their singular. Empty for English."""
+    lang = normalize(code) if code else current_language()
+    if lang is None:
+        raise ValueError(f"unknown language {code!r} (known: {', '.join(LANGUAGES)})")
+    t = _translations(lang)
+    raw: dict[object, str] = getattr(t, "_catalog", {})
+    out: dict[str, str] = {}
+    for key, text in raw.items():
+        if isinstance(key, tuple):
+            if key[1] == 0 and text:
+                out[str(key[0])] = text
+        elif key and text:
+            out[str(key)] = text
+    return out
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_MIN_LITERAL = 3  # a template of placeholders alone would match any text
+
+
+@lru_cache(maxsize=8)
+def _templates(lang: str) -> list[tuple[re.Pattern[str], str]]:
+    """(pattern of the English message, its translation) for every message with
+    placeholders, the most specific (longest fixed text) first."""
+    found: list[tuple[int, re.Pattern[str], str]] = []
+    for english, text in catalog(lang).items():
+        pieces = _PLACEHOLDER.split(english)
+        literal = "".join(pieces[0::2])
+        if len(pieces) == 1 or sum(c.isalpha() for c in literal) < _MIN_LITERAL:
+            continue
+        regex, seen = [], set()
+        for i, piece in enumerate(pieces):
+            if i % 2 == 0:
+                regex.append(re.escape(piece))
+            elif piece in seen:
+                regex.append(f"(?P={piece})")
+            else:
+                seen.add(piece)
+                regex.append(f"(?P<{piece}>.+?)")
+        found.append((len(literal), re.compile("".join(regex), re.DOTALL), text))
+    found.sort(key=lambda x: -x[0])
+    return [(p, t) for _, p, t in found]
+
+
+def translate(text: str, lang: str | None = None, _depth: int = 0) -> str:
+    """A finished English message (placeholders filled in, as the library wrote it)
+    in ``lang`` (default: the current language): the catalog's entry for it, or for
+    the message it was made from, with the same values put back (values that are
+    messages themselves are translated too). Text the catalog does not know is kept."""
+    code = normalize(lang) if lang else current_language()
+    if not text or code in (None, SOURCE_LANGUAGE):
+        return text
+    t = _translations(code)
+    exact = t.gettext(text)
+    if exact != text:
+        return exact
+    for pattern, translated in _templates(code):
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        values = m.groupdict()
+        if _depth < 2:
+            values = {k: _translate_value(v, code, _depth + 1) for k, v in values.items()}
+        try:
+            return translated.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def _translate_value(value: str, code: str, depth: int) -> str:
+    # Only sentences: a single word (a method name, a file name) is kept as written.
+    if len(value.split()) < 3:
+        return value
+    out = translate(value, code, depth)
+    if out == value and "; " in value:
+        out = "；".join(translate(v, code, depth) for v in value.split("; "))
+        return value if out == value.replace("; ", "；") else out
+    return out
