@@ -28,6 +28,15 @@ def write_html(
     path: Path, results: Sequence[FileResult], settings: dict[str, object], version: str
 ) -> None:
     """Save the run as one self-contained HTML page (atomically)."""
+    page = render_html(results, settings, version)
+    with atomic_output(path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+
+
+def render_html(
+    results: Sequence[FileResult], settings: dict[str, object], version: str
+) -> str:
+    """The run as one self-contained HTML page (what `write_html` saves; the app shows it)."""
     s = summarize(results)
     e = html.escape
     parts = [
@@ -49,8 +58,7 @@ def write_html(
     parts.append("<details><summary>settings</summary><pre>")
     parts.append(e("\n".join(f"{k} = {v}" for k, v in settings.items())))
     parts.append("</pre></details></body></html>\n")
-    with atomic_output(path) as tmp:
-        tmp.write_text("".join(parts), encoding="utf-8")
+    return "".join(parts)
 
 
 def _file_section(r: FileResult) -> str:

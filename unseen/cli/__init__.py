@@ -1,10 +1,11 @@
 """The `unseen` command: one module per verb, printing only; the work is the library.
 
-``unseen [OPTIONS] INPUT... -o OUT`` anonymizes (`unseen.cli.anonymize`); the other
-verbs are in `SUBCOMMANDS`. Every verb is a module with ``parser()`` and ``run(args)``;
-exit codes are `unseen.cli.common.ExitCode`: 0 ok, 1 usage error, 2 some files failed,
-3 some output judged unsafe, 130 interrupted. No verb ever shows a traceback (``--debug``
-prints them to stderr).
+``unseen [OPTIONS] INPUT... -o OUT`` anonymizes (`unseen.cli.anonymize`); ``unseen``
+alone opens the app (`unseen.cli.app`); the other verbs are in `SUBCOMMANDS`. Every
+verb is a module with ``parser()`` and ``run(args)``; exit codes are
+`unseen.cli.common.ExitCode`: 0 ok, 1 usage error, 2 some files failed, 3 some output
+judged unsafe, 130 interrupted. No verb ever shows a traceback (``--debug`` prints
+them to stderr).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ SUBCOMMANDS: dict[str, str] = {
     "check": "unseen.cli.check",
     "status": "unseen.cli.status",
     "serve": "unseen.cli.serve",
+    "app": "unseen.cli.app",
 }
 """Verb -> its module (imported only when used: ``check`` loads the adversary's models)."""
 LOG = logging.getLogger("unseen")
@@ -47,6 +49,8 @@ LOG = logging.getLogger("unseen")
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        args = ["app"]  # `unseen` alone opens the app
     # Pillow warns about damaged EXIF and similar on stderr; the per-file
     # result already says what matters, in one line.
     warnings.filterwarnings("ignore", category=UserWarning, module="PIL")

@@ -55,6 +55,16 @@ def create_app(
         raise UnseenError(f"{folder}: not a folder")
     if ctx.out == ctx.folder:
         raise UnseenError("the output folder must not be the input folder")
+    return review_app(ctx, token)
+
+
+def review_app(ctx: ReviewContext, token: str | None = None, mode: str = "review",
+               uploads: frozenset[str] = frozenset(),
+               upload_max: int = MAX_BODY_BYTES) -> FastAPI:
+    """The page and the review routes over ``ctx`` behind the guards. ``mode``:
+    ``review`` (a folder's gallery) or ``app`` (the app's job page, whose routes
+    `unseen.web.job` adds); ``uploads``: routes whose bodies may be up to
+    ``upload_max`` bytes (files dropped into the page)."""
     token = token or secrets.token_urlsafe(32)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.token = token
@@ -64,7 +74,8 @@ def create_app(
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Any) -> Response:
-        refusal = _refuse(request, token)
+        cap = upload_max if request.url.path in uploads else MAX_BODY_BYTES
+        refusal = _refuse(request, token, cap)
         if refusal is not None:
             return _secure(refusal)
         return _secure(await call_next(request))
@@ -80,8 +91,9 @@ def create_app(
         page = _static_text("index.html")
         page = page.replace("{{TOKEN}}", html.escape(token, quote=True))
         page = page.replace("{{NONCE}}", nonce)
+        page = page.replace("{{MODE}}", mode)
         page = page.replace("{{STYLE}}", _static_text("style.css"))
-        page = page.replace("{{SCRIPT}}", _static_text("app.js"))
+        page = page.replace("{{SCRIPT}}", _static_text("app.js") + _static_text("job.js"))
         resp = HTMLResponse(page)
         resp.headers["Content-Security-Policy"] = (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
@@ -179,7 +191,7 @@ def create_app(
 # guards ----------------------------------------------------------------------
 
 
-def _refuse(request: Request, token: str) -> Response | None:
+def _refuse(request: Request, token: str, max_body: int = MAX_BODY_BYTES) -> Response | None:
     host = request.headers.get("host", "")
     hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host
     if hostname.lower() not in ALLOWED_HOSTS:
@@ -201,7 +213,7 @@ def _refuse(request: Request, token: str) -> Response | None:
         length = request.headers.get("content-length")
         if length is None and request.headers.get("transfer-encoding"):
             return Response("length required", status_code=411, media_type="text/plain")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        if length is not None and (not length.isdigit() or int(length) > max_body):
             return Response("request too large", status_code=413, media_type="text/plain")
     return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,10 @@ class ReviewContext:
     engine_factory: Any = None
     state: Path | None = None
     """The job state folder (default: the per-user one for ``out``); never ``out``."""
+    chosen: Callable[[], dict[str, Job]] | None = None
+    """The app: the files a person chose (name -> job) instead of a folder's files."""
+    on_record: Callable[[Job, Any], None] | None = None
+    """Called with every export's result after it is recorded (the app's report)."""
     _engine: Any = None
     lock: threading.RLock = field(default_factory=threading.RLock)
     _hashes: dict[tuple[str, int, int], str] = field(default_factory=dict)
@@ -57,6 +62,19 @@ class ReviewContext:
         # output folder; content is keyed by the job's HMAC, never a plain hash.
         self.db = JobDatabase.for_output(self.out, self.state)
         self.store = ReviewStore(self.db.state)
+
+    def reset(self, settings: Settings | None = None) -> None:
+        """Open the job state afresh (the app saved or discarded its job, which deletes
+        it); with new ``settings``, the engine is loaded again for them."""
+        with self.lock:
+            self.db.close()
+            self.store.close()
+            self._hashes.clear()
+            if settings is not None and settings != self.settings:
+                self.settings = settings
+                self._engine = None
+            self.db = JobDatabase.for_output(self.out, self.state)
+            self.store = ReviewStore(self.db.state)
 
     @property
     def engine(self) -> Any:
@@ -72,7 +90,10 @@ class ReviewContext:
 
     # paths ------------------------------------------------------------------
     def jobs(self) -> dict[str, Job]:
-        """Media files under the folder (relative POSIX path -> job), inside it only."""
+        """Media files under the folder (relative POSIX path -> job), inside it only;
+        in the app, the files the person chose."""
+        if self.chosen is not None:
+            return self.chosen()
         out: dict[str, Job] = {}
         for job in plan_jobs([self.folder], self.out):
             if job.skip_reason:
@@ -94,7 +115,7 @@ class ReviewContext:
         if job is None:
             raise NotFound("no such file in the folder")
         # Belt and braces: the listing is already confined to the folder.
-        if not job.source.resolve().is_relative_to(self.folder):
+        if self.chosen is None and not job.source.resolve().is_relative_to(self.folder):
             raise NotFound("no such file in the folder")
         return job
 
@@ -124,10 +145,14 @@ class ReviewContext:
 
     def record(self, job: Job, result: Any) -> None:
         """An export's outcome in the job record (as a batch run records it)."""
+        name = job.name if self.chosen is not None else \
+            job.source.relative_to(self.folder).as_posix()
         with self.lock:
             self.db.record(job.source, job.dest, self.chash(job.source),
-                           settings_key(self.settings), result,
-                           name=job.source.relative_to(self.folder).as_posix())
+                           settings_key(self.settings), result, name=name,
+                           renamed=job.renamed if self.chosen is not None else None)
+        if self.on_record is not None:
+            self.on_record(job, result)
 
     def save_photo_review(self, rel: str, review: PhotoReview) -> None:
         job = self.job(rel)

@@ -103,3 +103,96 @@ def serve(
         with contextlib.suppress(Exception):
             webbrowser.open(review.url)
     review.run()
+
+
+# the app ----------------------------------------------------------------------------
+
+
+class NativeDialogs:
+    """pywebview's file and folder dialogs for the page, once a window is open."""
+
+    def __init__(self) -> None:
+        self.window: Any = None
+
+    @property
+    def available(self) -> bool:
+        return self.window is not None
+
+    def __call__(self, kind: str) -> list[str]:
+        import webview
+
+        from unseen.app import AppError
+
+        if self.window is None:
+            raise AppError("no file dialog here: type or paste the path")
+        if kind == "folder":
+            chosen = self.window.create_file_dialog(webview.FileDialog.FOLDER)
+        else:
+            chosen = self.window.create_file_dialog(webview.FileDialog.OPEN, allow_multiple=True)
+        return [str(p) for p in (chosen or ())]
+
+
+def make_app_server(job: Any, port: int = 0, engines: Any = None,
+                    dialogs: Any = None) -> ReviewServer:
+    """The app (`unseen.web.job`) for ``job`` on 127.0.0.1 behind a new random token."""
+    import uvicorn
+
+    from unseen.web.job import create_job_app
+
+    token = secrets.token_urlsafe(32)
+    app = create_job_app(job, token, engines, dialogs)
+    sock = bind_loopback(port)
+    url = f"http://{HOST}:{sock.getsockname()[1]}/?token={token}"
+    config = uvicorn.Config(app, log_level="warning", access_log=False,
+                            server_header=False, date_header=False)
+    return ReviewServer(uvicorn.Server(config), sock, url)
+
+
+def run_app(job: Any, show: str = "window", port: int = 0,
+            say: Any = print) -> str:
+    """Run the app until its window closes (``show="window"``, pywebview when it
+    is installed and a display is there, else the browser), or until Ctrl-C
+    (``browser``: the default browser opens it; ``none``: only the address is
+    printed). Returns how it was shown: window, browser or none."""
+    import threading
+
+    dialogs = NativeDialogs()
+    server = make_app_server(job, port, dialogs=dialogs)
+    if show == "window" and can_open_browser():
+        try:
+            import webview
+        except ImportError:
+            webview = None
+        if webview is not None:
+            thread = threading.Thread(target=server.run, daemon=True, name="unseen-app-server")
+            thread.start()
+            try:
+                dialogs.window = webview.create_window("unseen", server.url, width=1280,
+                                                       height=900)
+                webview.start(private_mode=True)
+                return "window"
+            except Exception as exc:  # no GUI toolkit: the browser instead
+                dialogs.window = None
+                say(f"unseen: no native window ({type(exc).__name__}); using the browser")
+                return _in_browser(server, thread, say, open_browser=True)
+            finally:
+                server.server.should_exit = True
+                thread.join(10)
+    say(f"unseen: open {server.url}")
+    say("unseen: only this computer can reach it; press Ctrl-C to stop")
+    if show != "none" and can_open_browser():
+        with contextlib.suppress(Exception):
+            webbrowser.open(server.url)
+    server.run()
+    return "browser" if show != "none" else "none"
+
+
+def _in_browser(server: ReviewServer, thread: Any, say: Any, open_browser: bool) -> str:
+    say(f"unseen: open {server.url}")
+    say("unseen: only this computer can reach it; press Ctrl-C to stop")
+    if open_browser:
+        with contextlib.suppress(Exception):
+            webbrowser.open(server.url)
+    while thread.is_alive():
+        thread.join(0.5)
+    return "browser"

@@ -77,6 +77,16 @@ class VideoReviews:
         self._frames: OrderedDict[tuple[str, str, int], NDArray[np.uint8]] = OrderedDict()
         self._redactor: Any = None
 
+    def reset(self) -> None:
+        """Forget every task and cache (the app's job was saved, discarded or changed)."""
+        with self._lock, self._frame_lock:
+            self._analyses.clear()
+            self._exports.clear()
+            self._regions.clear()
+            self._seekers.clear()
+            self._frames.clear()
+            self._redactor = None
+
     # library access -------------------------------------------------------------
     def redactor(self) -> Any:
         with self._lock:

@@ -4,12 +4,38 @@
 "use strict";
 
 const TOKEN = document.querySelector('meta[name="unseen-token"]').content;
+const MODE_META = document.querySelector('meta[name="unseen-mode"]');
+const MODE = MODE_META ? MODE_META.content : "review";
+
+// Every text a person reads goes through t(): the English text, translated by
+// the catalog the server puts in window.UNSEEN_I18N (English -> translation);
+// English when it has no entry. "{name}" placeholders are filled from vars.
+function t(text, vars) {
+  const catalog = window.UNSEEN_I18N;
+  let s = (catalog && Object.prototype.hasOwnProperty.call(catalog, text) && catalog[text]) || text;
+  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (Object.prototype.hasOwnProperty.call(vars, k) ? String(vars[k]) : m));
+  return s;
+}
+
+// Words the library sends (kinds, methods, shapes, sound modes), in the page's language.
+const WORDS = {
+  face: () => t("face"), head: () => t("head"), body: () => t("body"), crowd: () => t("crowd"),
+  plate: () => t("plate"), text: () => t("text"), fill: () => t("fill"), blur: () => t("blur"),
+  pixelate: () => t("pixelate"), ellipse: () => t("ellipse"), box: () => t("box"),
+  drop: () => t("drop"), keep: () => t("keep"), "mute-speech": () => t("mute voices"),
+  disguise: () => t("disguise voices"), photo: () => t("photo"), video: () => t("video"),
+  written: () => t("written"), unsafe: () => t("unsafe"), failed: () => t("failed"),
+  fast: () => t("fast"), full: () => t("full"), off: () => t("off"),
+};
+function word(w) { return WORDS[w] ? WORDS[w]() : w; }
 // Keep the token out of the address bar, history and any screenshot of it.
 history.replaceState(null, "", "/" + location.hash);
 
 const app = document.getElementById("app");
 const where = document.getElementById("where");
 const busy = document.getElementById("busy");
+busy.textContent = t("working…");
+document.title = MODE === "app" ? t("unseen") : t("unseen: review");
 const SVGNS = "http://www.w3.org/2000/svg";
 let blobs = [];           // object URLs of the current view, revoked on leaving it
 let pending = 0;
@@ -78,6 +104,11 @@ function releaseBlobs() {
 
 function q(path) { return "path=" + encodeURIComponent(path); }
 
+function backButton() {
+  return el("button", { id: "back", onclick: () => { location.hash = ""; } },
+    MODE === "app" ? t("← Back to the files") : t("← Gallery"));
+}
+
 function showError(e) {
   const box = document.getElementById("errors");
   const msg = e && e.message ? e.message : String(e);
@@ -96,13 +127,15 @@ function route() {
   const h = decodeURIComponent(location.hash.slice(1));
   if (h.startsWith("photo/")) photoView(h.slice(6), viewToken).catch(showError);
   else if (h.startsWith("video/")) videoView(h.slice(6), viewToken).catch(showError);
+  else if (MODE === "app") jobView(viewToken).catch(showError);
   else galleryView(viewToken).catch(showError);
 }
 
 // gallery -------------------------------------------------------------------
 
-const STATE_LABEL = { "not processed": "not processed", safe: "safe", unsafe: "unsafe",
-                      failed: "failed", written: "written (not verified)" };
+const STATE_LABEL = { "not processed": () => t("not processed"), safe: () => t("safe"),
+                      unsafe: () => t("unsafe"), failed: () => t("failed"),
+                      written: () => t("written (not verified)") };
 
 async function galleryView(vt) {
   where.textContent = "";
@@ -118,23 +151,23 @@ async function galleryView(vt) {
       el("div", { class: "thumb" }, img),
       el("div", { class: "info" },
         el("div", { class: "name" }, f.path),
-        el("span", { class: "badge " + f.state.replace(" ", "-") }, STATE_LABEL[f.state] || f.state),
-        f.reviewed ? el("span", { class: "badge reviewed" }, "reviewed") : null,
-        el("span", { class: "hint" }, f.kind + (f.faces !== null && f.faces !== undefined ? ` · ${f.faces} face(s)` : "")),
+        el("span", { class: "badge " + f.state.replace(" ", "-") }, STATE_LABEL[f.state] ? STATE_LABEL[f.state]() : f.state),
+        f.reviewed ? el("span", { class: "badge reviewed" }, t("reviewed")) : null,
+        el("span", { class: "hint" }, word(f.kind) + (f.faces !== null && f.faces !== undefined ? " · " + t("{n} face(s)", { n: f.faces }) : "")),
         f.error ? el("div", { class: "error" }, f.error) : null));
     grid.append(card);
     if (f.kind === "photo" || f.kind === "video") thumbs.push([img, f.path]);
   }
   app.replaceChildren(
-    el("p", { class: "hint" }, `${data.files.length} file(s). Click one to review it. ` +
-       (data.verify === "off" ? "Verification is OFF." : `Verification: ${data.verify}.`)),
+    el("p", { class: "hint" }, t("{n} file(s). Click one to review it.", { n: data.files.length }) + " " +
+       (data.verify === "off" ? t("Verification is OFF.") : t("Verification: {mode}.", { mode: word(data.verify) }))),
     el("div", { id: "errors", class: "error" }), grid);
   // Two at a time: the machine may be small.
   const queue = thumbs.slice();
   const worker = async () => {
     while (queue.length && vt === viewToken) {
       const [img, path] = queue.shift();
-      try { img.src = await imageURL("/api/thumb?" + q(path)); } catch (e) { img.alt = "no preview"; }
+      try { img.src = await imageURL("/api/thumb?" + q(path)); } catch (e) { img.alt = t("no preview"); }
     }
   };
   await Promise.all([worker(), worker()]);
@@ -143,7 +176,7 @@ async function galleryView(vt) {
 // photo review ----------------------------------------------------------------
 
 function toolButtons(state, onChange) {
-  const tools = [["select", "Select / remove"], ["box", "Add box"], ["ellipse", "Add ellipse"]];
+  const tools = [["select", t("Select / remove")], ["box", t("Add box")], ["ellipse", t("Add ellipse")]];
   return tools.map(([t, label]) => el("button", {
     "data-tool": t, "aria-pressed": String(state.tool === t),
     onclick: (ev) => {
@@ -154,10 +187,10 @@ function toolButtons(state, onChange) {
     } }, label));
 }
 
-function selectOf(name, options, value, onchange) {
-  return el("label", {}, name + " ",
+function selectOf(name, label, options, value, onchange) {
+  return el("label", {}, label + " ",
     el("select", { "data-name": name, onchange },
-      options.map((o) => el("option", { value: o, selected: o === value }, o))));
+      options.map((o) => el("option", { value: o, selected: o === value }, word(o)))));
 }
 
 function svgPoint(svgEl, ev) {
@@ -206,19 +239,19 @@ function enableDrawing(svgEl, state, done) {
 
 function verdictPanel(exp) {
   if (!exp) return el("div", { id: "verdict", class: "panel hint" },
-    "Not exported yet. Export writes the safe file and runs the checks.");
+    t("Not exported yet. Export writes the safe file and runs the checks."));
   const v = exp.verdict;
   const state = exp.status === "failed" ? "failed" : (v ? (v.verdict === "safe" ? "safe" : "unsafe") : exp.status);
   const lines = [];
-  lines.push(el("div", {}, el("strong", {}, "Export: "), exp.status,
-    exp.output ? ` → ${exp.output}` : " (nothing delivered)"));
+  lines.push(el("div", {}, el("strong", {}, t("Export:") + " "), word(exp.status),
+    exp.output ? ` → ${exp.output}` : " " + t("(nothing delivered)")));
   if (v) {
-    lines.push(el("div", {}, el("strong", {}, "Verification: "), v.verdict.toUpperCase(),
-      ` (${v.mode}; ${v.comparison})`));
+    lines.push(el("div", {}, el("strong", {}, t("Verification:") + " "),
+      v.verdict === "safe" ? t("SAFE") : t("UNSAFE"), ` (${word(v.mode)}; ${v.comparison})`));
     for (const r of v.reasons || []) lines.push(el("div", { class: "error" }, "• " + r));
-    for (const r of v.repaired || []) lines.push(el("div", { class: "hint" }, "repaired: " + r));
+    for (const r of v.repaired || []) lines.push(el("div", { class: "hint" }, t("repaired:") + " " + r));
   } else if (exp.status !== "failed") {
-    lines.push(el("div", { class: "hint" }, "Verification is off: nothing checked this output for faces."));
+    lines.push(el("div", { class: "hint" }, t("Verification is off: nothing checked this output for faces.")));
   }
   if (exp.error) lines.push(el("div", { class: "error" }, exp.error));
   for (const w of exp.warnings || []) lines.push(el("div", { class: "hint" }, "⚠ " + w));
@@ -227,14 +260,14 @@ function verdictPanel(exp) {
 
 async function photoView(path, vt) {
   where.textContent = path;
-  app.replaceChildren(el("p", {}, "Finding faces…"));
+  app.replaceChildren(el("p", {}, t("Finding faces…")));
   let doc = await api("GET", "/api/photo?" + q(path));
   if (vt !== viewToken) return;
   const state = { tool: "select" };
   const origURL = await imageURL("/api/photo/original?" + q(path));
   if (vt !== viewToken) return;
-  const orig = el("img", { src: origURL, alt: "original", id: "original" });
-  const result = el("img", { alt: "result", id: "result" });
+  const orig = el("img", { src: origURL, alt: t("original"), id: "original" });
+  const result = el("img", { alt: t("result"), id: "result" });
   const overlay = svg("svg", { viewBox: `0 0 ${doc.width} ${doc.height}`, preserveAspectRatio: "none",
                                id: "overlay" });
   const count = el("span", { id: "count", class: "hint" });
@@ -266,10 +299,11 @@ async function photoView(path, vt) {
       e.setAttribute("class", "region " + r.source + " kind-" + kind + (r.removed ? " removed" : ""));
       e.setAttribute("data-id", r.id);
       e.setAttribute("data-kind", kind);
-      const t = svg("title", {});
-      t.textContent = r.source === "added" ? "added by you: click to delete"
-        : (r.removed ? `${kind} removed: click to cover it again` : `${kind} (score ${r.score}): click to leave it uncovered`);
-      e.append(t);
+      const tip = svg("title", {});
+      tip.textContent = r.source === "added" ? t("added by you: click to delete")
+        : (r.removed ? t("{kind} removed: click to cover it again", { kind: word(kind) })
+          : t("{kind} (score {score}): click to leave it uncovered", { kind: word(kind), score: r.score }));
+      e.append(tip);
       e.addEventListener("click", (ev) => {
         if (state.tool !== "select") return;
         ev.stopPropagation();
@@ -286,7 +320,7 @@ async function photoView(path, vt) {
       overlay.append(e);
     }
     const removedN = doc.regions.filter((r) => r.removed).length;
-    count.textContent = `${doc.faces} region(s) covered` + (removedN ? `, ${removedN} left uncovered by you` : "");
+    count.textContent = t("{n} region(s) covered", { n: doc.faces }) + (removedN ? ", " + t("{n} left uncovered by you", { n: removedN }) : "");
   }
 
   enableDrawing(overlay, state, (box) => {
@@ -299,30 +333,29 @@ async function photoView(path, vt) {
       const exp = await api("POST", "/api/photo/export?" + q(path));
       verdictBox.replaceChildren(verdictPanel(exp));
     } catch (e) { showError(e); } finally { exportBtn.disabled = false; }
-  } }, "Export safe file");
+  } }, t("Export safe file"));
 
   app.replaceChildren(
     el("div", { class: "toolbar" },
-      el("button", { onclick: () => { location.hash = ""; } }, "← Gallery"),
+      backButton(),
       toolButtons(state, draw),
-      selectOf("method", ["fill", "blur", "pixelate"], doc.method,
+      selectOf("method", t("method"), ["fill", "blur", "pixelate"], doc.method,
         (ev) => save(() => ({ method: ev.target.value })).catch(showError)),
-      selectOf("cover", ["ellipse", "box"], doc.shape,
+      selectOf("cover", t("cover"), ["ellipse", "box"], doc.shape,
         (ev) => save(() => ({ shape: ev.target.value })).catch(showError)),
       el("button", { class: "danger", onclick: async () => {
-        if (!confirm("Forget your edits and detect faces again?")) return;
+        if (!confirm(t("Forget your edits and detect faces again?"))) return;
         doc = await api("DELETE", "/api/photo?" + q(path));
         draw(); await refreshPreview();
-      } }, "Reset"),
+      } }, t("Reset")),
       exportBtn, count),
     el("p", { class: "hint" },
-      "Red: detected and covered (click to leave uncovered, e.g. a false positive). " +
-      "Blue: added by you (click to delete). Choose Add box / Add ellipse and drag to cover something missed."),
+      t("Red: detected and covered (click to leave uncovered, e.g. a false positive). Blue: added by you (click to delete). Choose Add box / Add ellipse and drag to cover something missed.")),
     el("div", { id: "errors", class: "error" }),
     el("div", { class: "panes" },
-      el("div", { class: "pane" }, el("h3", {}, "Original: regions to cover"),
+      el("div", { class: "pane" }, el("h3", {}, t("Original: regions to cover")),
         el("div", { class: "stage" }, orig, overlay)),
-      el("div", { class: "pane" }, el("h3", {}, "Result (what will be written)"),
+      el("div", { class: "pane" }, el("h3", {}, t("Result (what will be written)")),
         el("div", { class: "stage" }, result))),
     verdictBox);
   draw();
@@ -333,7 +366,7 @@ async function photoView(path, vt) {
 
 async function videoView(path, vt) {
   where.textContent = path;
-  app.replaceChildren(el("p", {}, "Loading…"));
+  app.replaceChildren(el("p", {}, t("Loading…")));
   let doc = await api("GET", "/api/video?" + q(path));
   if (vt !== viewToken) return;
   if (doc.status !== "ready") {
@@ -346,36 +379,43 @@ async function videoView(path, vt) {
       if (doc.status === "ready") break;
       if (doc.status === "failed") { app.replaceChildren(el("p", { class: "error" }, doc.error)); return; }
       const p = doc.progress || { frame: 0, total: 0 };
-      app.replaceChildren(el("p", {}, `Finding and tracking faces: frame ${p.frame}` + (p.total ? ` of ${p.total}` : "") + "…"));
+      app.replaceChildren(el("p", {}, p.total ? t("Finding and tracking faces: frame {frame} of {total}…", { frame: p.frame, total: p.total })
+        : t("Finding and tracking faces: frame {frame}…", { frame: p.frame })));
       await new Promise((r) => setTimeout(r, 700));
     }
     if (vt !== viewToken) return;
   }
   const state = { tool: "select", frame: 0, selected: null, flagged: [] };
-  const frameImg = el("img", { alt: "frame", id: "frame" });
-  const resultImg = el("img", { alt: "result", id: "vresult" });
+  const frameImg = el("img", { alt: t("frame"), id: "frame" });
+  const resultImg = el("img", { alt: t("result"), id: "vresult" });
   const overlay = svg("svg", { viewBox: `0 0 ${doc.width} ${doc.height}`, preserveAspectRatio: "none", id: "voverlay" });
   const slider = el("input", { type: "range", min: 0, max: Math.max(0, doc.frames - 1), value: 0, id: "scrub" });
   const label = el("span", { class: "hint", id: "framelabel" });
   const timeline = el("div", { class: "timeline", id: "timeline" });
   const exportBox = el("div", { id: "vexport" });
-  const prevFlag = el("button", { id: "prevflag", title: "previous frame the adversary flagged",
-                                  onclick: () => jumpFlag(-1) }, "◀ flagged");
-  const nextFlag = el("button", { id: "nextflag", title: "next frame the adversary flagged",
-                                  onclick: () => jumpFlag(1) }, "flagged ▶");
+  const prevFlag = el("button", { id: "prevflag", title: t("previous frame the adversary flagged"),
+                                  onclick: () => jumpFlag(-1) }, t("◀ flagged"));
+  const nextFlag = el("button", { id: "nextflag", title: t("next frame the adversary flagged"),
+                                  onclick: () => jumpFlag(1) }, t("flagged ▶"));
   let loadSeq = 0;
 
   // The adversary's findings of the last export, by frame: marks and jumps.
   function showExport(exp) {
     state.flagged = (exp && exp.flagged) || [];
     exportBox.replaceChildren(exp ? verdictPanel(exp) : el("div", { id: "verdict", class: "panel hint" },
-      "Not exported yet. Export writes the safe video and runs the checks."));
+      t("Not exported yet. Export writes the safe video and runs the checks.")));
     if (exp && state.flagged.length) {
       exportBox.firstChild.append(el("div", { class: "hint", id: "flaginfo" },
-        `The adversary flagged ${state.flagged.length} frame(s): ${state.flagged.join(", ")}. ` +
-        "Use ◀ flagged / flagged ▶ to go through them."));
+        t("The adversary flagged {n} frame(s): {frames}. Use ◀ flagged / flagged ▶ to go through them.",
+          { n: state.flagged.length, frames: state.flagged.join(", ") })));
     }
     prevFlag.disabled = nextFlag.disabled = !state.flagged.length;
+  }
+
+  function frameLabel() {
+    return t("frame {n} / {total}", { n: state.frame + 1, total: doc.frames }) +
+      (doc.fps ? " · " + t("{s} s", { s: (state.frame / doc.fps).toFixed(2) }) : "") +
+      (state.flagged.includes(state.frame) ? " · " + t("flagged by the adversary") : "");
   }
 
   function jumpFlag(dir) {
@@ -387,8 +427,7 @@ async function videoView(path, vt) {
   async function showFrame(i) {
     state.frame = Math.max(0, Math.min(doc.frames - 1, i));
     slider.value = state.frame;
-    label.textContent = `frame ${state.frame + 1} / ${doc.frames}` + (doc.fps ? ` · ${(state.frame / doc.fps).toFixed(2)} s` : "") +
-      (state.flagged.includes(state.frame) ? " · flagged by the adversary" : "");
+    label.textContent = frameLabel();
     label.dataset.frame = state.frame;
     const seq = ++loadSeq;
     const regions = await api("GET", `/api/video/regions?${q(path)}&index=${state.frame}`);
@@ -411,10 +450,10 @@ async function videoView(path, vt) {
       const e = shapeEl(r.cover || r.box, doc.shape);
       e.setAttribute("class", "region " + (r.source === "added" ? "added" : "detected"));
       e.setAttribute("data-track", r.track);
-      const t = svg("title", {});
-      t.textContent = r.source === "added" ? `your track ${r.track}: click to select it`
-        : `track ${r.track}: click to delete the whole track`;
-      e.append(t);
+      const tip = svg("title", {});
+      tip.textContent = r.source === "added" ? t("your track {id}: click to select it", { id: r.track })
+        : t("track {id}: click to delete the whole track", { id: r.track });
+      e.append(tip);
       e.addEventListener("click", (ev) => {
         if (state.tool !== "select") return;
         ev.stopPropagation();
@@ -443,7 +482,7 @@ async function videoView(path, vt) {
         el("span", { class: "actions" }, buttons));
     };
     if (state.flagged.length) {
-      timeline.append(row("adversary", "flags", state.flagged.map((f) => [f, f, "flag"]), null,
+      timeline.append(row(t("adversary"), "flags", state.flagged.map((f) => [f, f, "flag"]), null,
         (ev) => {
           const r = ev.currentTarget.getBoundingClientRect();
           const f = Math.floor((ev.clientX - r.left) / r.width * n);
@@ -451,21 +490,21 @@ async function videoView(path, vt) {
           showFrame(near).catch(showError);
         }));
     }
-    for (const t of doc.tracks) {
-      const deleted = doc.deleted.includes(t.id);
-      const segs = t.segments.map(([a, b, low]) => [a, b, low ? "low" : ""]);
-      timeline.append(row(`face ${t.id}` + (deleted ? " (deleted)" : ""), deleted ? "deleted" : "", segs,
-        el("button", { "data-track": t.id, onclick: () => saveEdits({
-          deleted: deleted ? doc.deleted.filter((x) => x !== t.id) : doc.deleted.concat([t.id]) }).catch(showError) },
-          deleted ? "Restore" : "Delete"),
-        () => showFrame(t.first)));
+    for (const tr of doc.tracks) {
+      const deleted = doc.deleted.includes(tr.id);
+      const segs = tr.segments.map(([a, b, low]) => [a, b, low ? "low" : ""]);
+      timeline.append(row(t("face {id}", { id: tr.id }) + (deleted ? " " + t("(deleted)") : ""), deleted ? "deleted" : "", segs,
+        el("button", { "data-track": tr.id, onclick: () => saveEdits({
+          deleted: deleted ? doc.deleted.filter((x) => x !== tr.id) : doc.deleted.concat([tr.id]) }).catch(showError) },
+          deleted ? t("Restore") : t("Delete")),
+        () => showFrame(tr.first)));
     }
     doc.added.forEach((a, i) => {
       const ks = a.keyframes.map((k) => k[0]);
       const segs = [[Math.min(...ks), Math.max(...ks), "added"]];
       const sel = state.selected === a.id;
-      timeline.append(row(`yours ${a.id}` + (sel ? " ◀" : ""), "", segs,
-        el("button", { onclick: () => saveEdits({ added: doc.added.filter((_, j) => j !== i) }).catch(showError) }, "Delete"),
+      timeline.append(row(t("yours {id}", { id: a.id }) + (sel ? " ◀" : ""), "", segs,
+        el("button", { onclick: () => saveEdits({ added: doc.added.filter((_, j) => j !== i) }).catch(showError) }, t("Delete")),
         () => { state.selected = a.id; showFrame(Math.min(...ks)); }));
     });
   }
@@ -503,14 +542,14 @@ async function videoView(path, vt) {
         if (e && e.status !== "running") {
           showExport(e);
           drawTimeline();
-          label.textContent = label.textContent.replace(/ · flagged.*$/, "") +
-            (state.flagged.includes(state.frame) ? " · flagged by the adversary" : "");
+          label.textContent = frameLabel();
           break;
         }
         const p = (e && e.progress) || { frame: 0, total: 0 };
         exportBox.replaceChildren(el("div", { class: "panel hint", id: "progress" },
-          e && e.stage === "verify" ? "Checking the written video like an attacker…"
-            : `Writing: frame ${p.frame}` + (p.total ? ` of ${p.total}` : "") + "…"));
+          e && e.stage === "verify" ? t("Checking the written video like an attacker…")
+            : (p.total ? t("Writing: frame {frame} of {total}…", { frame: p.frame, total: p.total })
+              : t("Writing: frame {frame}…", { frame: p.frame }))));
         await new Promise((r) => setTimeout(r, 500));
       }
     } finally { exportBtn.disabled = false; }
@@ -521,34 +560,30 @@ async function videoView(path, vt) {
       await api("POST", "/api/video/export?" + q(path));
       await followExport();
     } catch (e) { showError(e); }
-  } }, "Export safe video");
+  } }, t("Export safe video"));
 
   app.replaceChildren(
     el("div", { class: "toolbar" },
-      el("button", { onclick: () => { location.hash = ""; } }, "← Gallery"),
-      toolButtons(state, () => { state.selected = state.tool === "select" ? state.selected : state.selected; drawTimeline(); overlay.classList.toggle("drawing", state.tool !== "select"); }),
-      el("button", { onclick: () => { state.selected = null; drawTimeline(); } }, "New track"),
-      el("button", { onclick: () => showFrame(state.frame - 1) }, "◀ frame"),
-      el("button", { onclick: () => showFrame(state.frame + 1) }, "frame ▶"),
+      backButton(),
+      toolButtons(state, () => { drawTimeline(); overlay.classList.toggle("drawing", state.tool !== "select"); }),
+      el("button", { onclick: () => { state.selected = null; drawTimeline(); } }, t("New track")),
+      el("button", { onclick: () => showFrame(state.frame - 1) }, t("◀ frame")),
+      el("button", { onclick: () => showFrame(state.frame + 1) }, t("frame ▶")),
       prevFlag, nextFlag,
-      selectOf("method", ["fill", "blur", "pixelate"], doc.method,
+      selectOf("method", t("method"), ["fill", "blur", "pixelate"], doc.method,
         (ev) => saveEdits({ method: ev.target.value }).catch(showError)),
-      selectOf("cover", ["ellipse", "box"], doc.shape,
+      selectOf("cover", t("cover"), ["ellipse", "box"], doc.shape,
         (ev) => saveEdits({ shape: ev.target.value }).catch(showError)),
-      selectOf("sound", ["drop", "keep", "mute-speech", "disguise"], doc.audio,
+      selectOf("sound", t("sound"), ["drop", "keep", "mute-speech", "disguise"], doc.audio,
         (ev) => saveEdits({ audio: ev.target.value }).catch(showError)),
       exportBtn, label),
     el("p", { class: "hint" },
-      "Red: a tracked face (click it, or Delete in the timeline, to leave it uncovered). " +
-      "Add box / Add ellipse: drag on the frame to cover something; keep the same track selected and draw " +
-      "on other frames to set keyframes: the box is carried along between them (with cover: ellipse, " +
-      "a drawn box is covered by the ellipse around it). " +
-      "After an export, the frames the adversary flags are marked on the timeline."),
+      t("Red: a tracked face (click it, or Delete in the timeline, to leave it uncovered). Add box / Add ellipse: drag on the frame to cover something; keep the same track selected and draw on other frames to set keyframes: the box is carried along between them (with cover: ellipse, a drawn box is covered by the ellipse around it). After an export, the frames the adversary flags are marked on the timeline.")),
     el("div", { id: "errors", class: "error" }),
     el("div", { class: "panes" },
-      el("div", { class: "pane" }, el("h3", {}, "Original frame: regions to cover"),
+      el("div", { class: "pane" }, el("h3", {}, t("Original frame: regions to cover")),
         el("div", { class: "stage" }, frameImg, overlay)),
-      el("div", { class: "pane" }, el("h3", {}, "Result"), el("div", { class: "stage" }, resultImg))),
+      el("div", { class: "pane" }, el("h3", {}, t("Result")), el("div", { class: "stage" }, resultImg))),
     slider, timeline, exportBox);
   const running = doc.export && doc.export.status === "running";
   showExport(running ? null : doc.export);

@@ -1,0 +1,542 @@
+"""The app's job: the photos and videos a person chose, what to hide, processing them
+through the batch engine, and saving the safe files to a folder of their choice.
+
+A job keeps everything it writes in one private folder under the per-user state
+folder (`app_root`): the staged safe files, the batch job state (reviews too) and
+the copies of files dropped into a browser page. The folder is deleted when the
+job is saved or discarded. The chosen files' paths are held in memory only: the
+job state names files relative to where they were chosen and keys them by HMAC
+(`unseen.batch.jobdb`), so nothing on disk matches an original's path or hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from unseen.batch import Job
+from unseen.errors import UnseenError
+from unseen.media import MEDIA_SUFFIXES, media_kind
+from unseen.media.atomic import TEMP_PREFIX, atomic_output
+from unseen.report import FileResult
+from unseen.settings import AUDIO_MODES, AudioMode, CoverMode, Settings
+
+if TYPE_CHECKING:
+    from unseen.pipeline.video import VideoProgress
+
+COVER_MODES: tuple[CoverMode, ...] = ("face", "head", "body")
+MAX_FILES = 10_000
+UPLOAD_MAX_BYTES = 8 << 30
+"""The largest file a browser may drop into the page (a long phone video)."""
+_NAME_OK = re.compile(r"[^\w .()+,=@-]", re.UNICODE)
+
+
+class AppError(UnseenError):
+    """Something a person asked the app for that it cannot do (one line, shown in the page)."""
+
+
+def app_root() -> Path:
+    """Where the app keeps its job: ``<per-user state folder>/unseen/app``."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("unseen", appauthor=False)) / "app"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What to hide, in the words the page uses; the rest of the settings stay safe defaults."""
+
+    cover: CoverMode = "face"
+    """``face``, whole ``head`` or whole ``body`` (whole people)."""
+    plates: bool = False
+    text: bool = False
+    audio: AudioMode = "drop"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Choices:
+        cover = d.get("cover", "face")
+        audio = d.get("audio", "drop")
+        if cover not in COVER_MODES:
+            raise AppError(f"unknown choice of what to cover: {cover!r}")
+        if audio not in AUDIO_MODES:
+            raise AppError(f"unknown choice for the sound: {audio!r}")
+        plates, text = d.get("plates", False), d.get("text", False)
+        if not isinstance(plates, bool) or not isinstance(text, bool):
+            raise AppError("plates and text are yes or no")
+        return cls(cover, plates, text, audio)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cover": self.cover, "plates": self.plates, "text": self.text,
+                "audio": self.audio}
+
+    def settings(self, base: Settings) -> Settings:
+        return replace(base, cover=self.cover, plates=self.plates,
+                       text=self.text).with_audio(self.audio)
+
+
+@dataclass
+class ChosenFile:
+    """One photo or video in the job. ``source`` is never written anywhere."""
+
+    name: str
+    """Unique in the job, relative: ``march.mp4``, or ``folder/sub/a.jpg`` for a folder."""
+    source: Path
+    kind: str
+    uploaded: bool = False
+    state: str = "waiting"
+    """waiting, working, written (safe), unsafe, failed, or done (by an earlier run)."""
+    progress: float = 0.0
+    result: FileResult | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        verdict = None
+        if r is not None and r.verdict is not None:
+            verdict = "safe" if r.verdict.safe else "unsafe"
+        return {"name": self.name, "kind": self.kind, "state": self.state,
+                "progress": round(self.progress, 3), "uploaded": self.uploaded,
+                "faces": r.faces if r is not None and r.status != "done" else None,
+                "output": r.report_output if r is not None else None,
+                "verdict": verdict, "error": r.error if r is not None else None,
+                "warnings": list(r.warnings) if r is not None else []}
+
+
+@dataclass
+class AppJob:
+    """The files a person chose, their choices, and where the work is.
+
+    ``root`` holds the job (default `app_root`); one app at a time may use it.
+    ``workers``: files processed in parallel (default: one per core).
+    """
+
+    root: Path = field(default_factory=app_root)
+    base: Settings = field(default_factory=Settings)
+    workers: int = 0
+    choices: Choices = field(default_factory=Choices)
+    files: list[ChosenFile] = field(default_factory=list)
+    running: bool = False
+    stopping: bool = False
+    saved: dict[str, Any] | None = None
+    """What the last save wrote (folder, names), for the page."""
+    last_results: list[FileResult] = field(default_factory=list)
+    """The results of the job before the last save or discard (for its report)."""
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lockfile = _hold_lock(self.root / "lock")
+        self.folder = self.root / "job"
+        self.staged = self.folder / "staged"
+        """The batch's output folder: safe files only, until they are saved."""
+        self.state = self.folder / "state"
+        self.uploads = self.folder / "uploads"
+        # Copies dropped into an earlier app's page: that job's list of files is
+        # gone with it (it is never written down), so they can only be removed.
+        shutil.rmtree(self.uploads, ignore_errors=True)
+        self._make_folders()
+
+    def _make_folders(self) -> None:
+        for p in (self.folder, self.staged, self.state, self.uploads):
+            p.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def close(self) -> None:
+        """The app closes: uploaded copies go (the staged files and the job state
+        stay, so adding the same files again resumes the job)."""
+        shutil.rmtree(self.uploads, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            self._lockfile.close()
+
+    @property
+    def settings(self) -> Settings:
+        return self.choices.settings(self.base)
+
+    # choosing files --------------------------------------------------------------
+    def add_paths(self, paths: Iterable[str | Path]) -> list[str]:
+        """Add photos, videos and folders (their media files, sub-folders included).
+        Returns one line per path that was not added, saying why."""
+        problems: list[str] = []
+        with self.lock:
+            self._not_running()
+            for raw in paths:
+                text = str(raw).strip().strip('"')
+                if not text:
+                    continue
+                p = Path(os.path.expanduser(text))
+                if not p.is_absolute():
+                    problems.append(f"{text}: give the full path of the file or folder")
+                    continue
+                if p.is_dir():
+                    found = list(_media_under(p))
+                    if not found:
+                        problems.append(f"{text}: no photos or videos in this folder")
+                    for f in found:
+                        rel = PurePosixPath(p.name, f.relative_to(p).as_posix())
+                        problems += self._add(f, rel.as_posix())
+                elif p.is_file():
+                    problems += self._add(p, p.name)
+                else:
+                    problems.append(f"{text}: no such file or folder")
+        return problems
+
+    def add_upload(self, name: str, chunks: Iterable[bytes]) -> ChosenFile:
+        """A file dropped into the page: copied into the job's private folder
+        (deleted with the job) and added under its own name."""
+        upload = self.begin_upload(name)
+        try:
+            for chunk in chunks:
+                upload.write(chunk)
+        except BaseException:
+            upload.abort()
+            raise
+        return upload.finish()
+
+    def begin_upload(self, name: str) -> Upload:
+        """Start receiving a dropped file (`Upload.write`, then `Upload.finish`)."""
+        clean = _NAME_OK.sub("_", PurePosixPath(name.replace("\\", "/")).name).strip(" .")
+        if not clean or Path(clean).suffix.lower() not in MEDIA_SUFFIXES:
+            raise AppError(f"{name}: not a photo or video unseen reads")
+        with self.lock:
+            self._not_running()
+            folder = self.uploads / secrets.token_hex(8)
+            folder.mkdir(mode=0o700)
+        return Upload(self, folder / clean)
+
+    def _add(self, path: Path, name: str, uploaded: bool = False) -> list[str]:
+        real = path.resolve()
+        if real.is_relative_to(self.root.resolve()) and not uploaded:
+            return [f"{name}: a file of unseen's own job folder"]
+        if any(f.source.resolve() == real for f in self.files):
+            return []  # already in the job
+        kind = media_kind(real)
+        if kind not in ("photo", "video"):
+            why = {"raw": "camera RAW files are not supported yet",
+                   "gif": "GIF files are not supported yet"}.get(kind, "not a photo or video")
+            return [f"{name}: {why}"]
+        if len(self.files) >= MAX_FILES:
+            return [f"{name}: at most {MAX_FILES} files in one job"]
+        self.files.append(ChosenFile(self._unique(name), real, kind, uploaded))
+        self.saved = None
+        return []
+
+    def _unique(self, name: str) -> str:
+        taken = {f.name.lower() for f in self.files}
+        if name.lower() not in taken:
+            return name
+        p = PurePosixPath(name)
+        for i in range(2, MAX_FILES + 2):
+            candidate = str(p.with_name(f"{p.stem} ({i}){p.suffix}"))
+            if candidate.lower() not in taken:
+                return candidate
+        raise AppError(f"{name}: too many files of this name")
+
+    def remove(self, name: str) -> None:
+        with self.lock:
+            self._not_running()
+            f = self.file(name)
+            self.files.remove(f)
+            if f.uploaded:
+                shutil.rmtree(f.source.parent, ignore_errors=True)
+
+    def file(self, name: str) -> ChosenFile:
+        for f in self.files:
+            if f.name == name:
+                return f
+        raise AppError("no such file in this job")
+
+    def set_choices(self, choices: Choices) -> bool:
+        """New choices; True when they differ (the files are then processed again)."""
+        with self.lock:
+            self._not_running()
+            if choices == self.choices:
+                return False
+            self.choices = choices
+            for f in self.files:
+                f.state, f.progress, f.result = "waiting", 0.0, None
+            return True
+
+    def _not_running(self) -> None:
+        if self.running:
+            raise AppError("wait until the files are processed")
+
+    # the plan ----------------------------------------------------------------------
+    def jobs(self) -> dict[str, Job]:
+        """Name -> batch job (into the staged folder), for the chosen files only."""
+        from unseen.batch.jobdb import job_secret
+        from unseen.metadata.names import NamePlan
+
+        names = NamePlan(job_secret(self.state))
+        out: dict[str, Job] = {}
+        for f in list(self.files):
+            dest, reasons = names.neutral(PurePosixPath(f.name))
+            out[f.name] = Job(f.source, self.staged / dest, name=f.name,
+                              renamed="; ".join(reasons) or None)
+        return out
+
+    # processing ----------------------------------------------------------------------
+    def process(self, on_change: Callable[[], None] | None = None) -> None:
+        """Process every chosen file through `unseen.batch.run_batch` (resumable: what
+        an earlier run or a review export already wrote with the same settings is
+        kept). Blocks; progress is in `snapshot`. Errors of single files are theirs."""
+        self.claim()
+        self.run_claimed(on_change)
+
+    def claim(self) -> None:
+        """Mark the job as processing (`run_claimed` does it, e.g. in a thread)."""
+        with self.lock:
+            self._not_running()
+            if not self.files:
+                raise AppError("add photos or videos first")
+            self.running, self.stopping, self.error = True, False, None
+            self.started, self.finished = time.time(), None
+
+    def run_claimed(self, on_change: Callable[[], None] | None = None) -> None:
+        """The processing `claim` started; blocks until every file is done."""
+        from unseen.batch import run_batch
+
+        with self.lock:
+            jobs = self.jobs()
+            by_source = {j.source: self.file(n) for n, j in jobs.items()}
+            order = [by_source[j.source] for j in jobs.values()]
+            for f in order:
+                f.state, f.progress = "waiting", 0.0
+        workers = self.workers or os.cpu_count() or 1
+        workers = 1 if len(order) == 1 else workers
+        pending = list(order)
+
+        def working() -> list[ChosenFile]:
+            # The engine takes files in order, ``workers`` at a time.
+            return [f for f in pending if f.state in ("waiting", "working")][:workers]
+
+        def started(n: int) -> None:
+            for f in working():
+                f.state = "working"
+
+        def frame(p: VideoProgress) -> None:
+            now = working()
+            if now and p.total:
+                done = p.frame + (p.total if p.stage == "redact" else 0)
+                now[0].progress = min(0.99, done / (2 * p.total))
+            if on_change:
+                on_change()
+
+        def result(r: FileResult) -> None:
+            f = by_source.get(Path(r.input))
+            if f is None:
+                return
+            f.result = r
+            f.state = "written" if r.status == "written" else r.status
+            f.progress = 1.0
+            for g in working():
+                g.state = "working"
+            if on_change:
+                on_change()
+
+        try:
+            run_batch(list(jobs.values()), self.settings, self.staged, self.state,
+                      workers=workers, on_result=result, on_start=started, on_progress=frame)
+        except UnseenError as exc:
+            self.error = str(exc)
+        except Exception as exc:  # one line in the page, never a traceback
+            self.error = f"processing stopped (unexpected error, {type(exc).__name__}: {exc})"
+        finally:
+            with self.lock:
+                for f in order:
+                    if f.state in ("waiting", "working"):
+                        f.state, f.progress = "waiting", 0.0
+                self.running, self.finished = False, time.time()
+
+    def record(self, name: str, result: FileResult) -> None:
+        """A review export's result replaces the file's (the report shows the latest)."""
+        with self.lock:
+            f = self.file(name)
+            job = self.jobs()[name]
+            result.name, result.renamed = name, job.renamed
+            if result.output:
+                out = Path(result.output).resolve()
+                staged = self.staged.resolve()
+                result.output_name = (out.relative_to(staged).as_posix()
+                                      if out.is_relative_to(staged) else out.name)
+            f.result = result
+            f.state = "written" if result.status == "written" else result.status
+            f.progress = 1.0
+            self.saved = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the page shows: the files, their states and progress, the whole set's."""
+        with self.lock:
+            files = [f.to_dict() for f in self.files]
+            total = sum(f.progress for f in self.files) / len(self.files) if self.files else 0.0
+            return {"files": files, "choices": self.choices.to_dict(), "running": self.running,
+                    "progress": round(total, 3), "error": self.error, "saved": self.saved,
+                    "counts": _counts(self.files),
+                    "report": bool(self.results() or self.last_results)}
+
+    def results(self) -> list[FileResult]:
+        return [f.result for f in self.files if f.result is not None]
+
+    def report_html(self) -> str:
+        """The readable report of the job (of the last saved one once it is saved):
+        names relative to where the files were chosen, no path, no pixel."""
+        from unseen import __version__
+        from unseen.report_html import render_html
+
+        with self.lock:
+            results = self.results() or self.last_results
+            return render_html(results, self.settings.as_dict(), __version__)
+
+    # saving ----------------------------------------------------------------------------
+    def save(self, out: Path | str) -> dict[str, Any]:
+        """Copy the safe files into ``out`` (a new or empty folder), then forget the
+        job: its private folder (staged files, job state, uploaded copies) is deleted.
+        Files that are not safe are not copied; the result says which and why."""
+        out = Path(os.path.expanduser(str(out).strip()))
+        with self.lock:
+            self._not_running()
+            if not str(out) or not out.is_absolute():
+                raise AppError("give the full path of the folder to save into")
+            if out.exists() and not out.is_dir():
+                raise AppError(f"{out}: this is a file, not a folder")
+            real = out.resolve()
+            if real.is_relative_to(self.root.resolve()) or self.root.resolve().is_relative_to(
+                    real):
+                raise AppError(f"{out}: choose a folder outside unseen's own job folder")
+            if out.is_dir() and any(out.iterdir()):
+                raise AppError(f"{out}: this folder is not empty; choose a new or empty "
+                               "folder, which will then hold the safe files and nothing else")
+            if any(f.source.is_relative_to(real) for f in self.files if not f.uploaded):
+                raise AppError(f"{out}: a chosen file is in this folder; choose another")
+            ready, left = self._safe_outputs()
+            if not ready:
+                raise AppError("no safe file to save yet: process the files first")
+            out.mkdir(parents=True, exist_ok=True)
+            written: list[str] = []
+            for rel in ready:
+                dest = out / rel
+                if not dest.resolve().is_relative_to(real):
+                    left.append((rel, "its name would leave the folder"))
+                    continue
+                with atomic_output(dest) as tmp:
+                    shutil.copyfile(self.staged / rel, tmp)
+                written.append(rel)
+            self.saved = {"folder": str(out), "files": written,
+                          "not_saved": [{"name": n, "why": w} for n, w in left]}
+            saved = self.saved
+            self._forget()
+            self.saved = saved
+            return saved
+
+    def _safe_outputs(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """Staged outputs to save (relative names), and the files left out with why."""
+        ready: list[str] = []
+        left: list[tuple[str, str]] = []
+        staged = self.staged.resolve()
+        for f in self.files:
+            r = f.result
+            name = r.report_output if r is not None else None
+            if r is None or f.state not in ("written", "done") or not name:
+                why = {"unsafe": "judged unsafe", "failed": r.error if r else "failed",
+                       "waiting": "not processed"}.get(f.state, f.state)
+                left.append((f.name, why or f.state))
+                continue
+            path = (self.staged / name).resolve()
+            if ".UNSAFE." in path.name or not path.is_relative_to(staged) or not path.is_file():
+                left.append((f.name, "its safe file is missing; process it again"))
+                continue
+            ready.append(path.relative_to(staged).as_posix())
+        return ready, left
+
+    def discard(self) -> None:
+        """Forget the job: the staged files, the job state and the uploaded copies go."""
+        with self.lock:
+            self._not_running()
+            self._forget()
+            self.saved = None
+
+    def _forget(self) -> None:
+        self.last_results = self.results()
+        self.files = []
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self._make_folders()
+
+
+class Upload:
+    """A file arriving from the page, written into the job's private upload folder."""
+
+    def __init__(self, job: AppJob, dest: Path) -> None:
+        self.job, self.dest, self.size = job, dest, 0
+        self._f = open(dest, "xb")  # noqa: SIM115 - closed by finish or abort
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > UPLOAD_MAX_BYTES:
+            raise AppError(f"{self.dest.name}: larger than unseen accepts from a page "
+                           f"({UPLOAD_MAX_BYTES >> 30} GB); give its path instead")
+        self._f.write(chunk)
+
+    def finish(self) -> ChosenFile:
+        try:
+            self._f.close()
+            if self.size == 0:
+                raise AppError(f"{self.dest.name}: the file is empty")
+            with self.job.lock:
+                problems = self.job._add(self.dest, self.dest.name, uploaded=True)
+                if problems:
+                    raise AppError(problems[0])
+                return self.job.files[-1]
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._f.close()
+        shutil.rmtree(self.dest.parent, ignore_errors=True)
+
+
+def _counts(files: list[ChosenFile]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for f in files:
+        out[f.state] = out.get(f.state, 0) + 1
+    return out
+
+
+def _media_under(folder: Path) -> Iterator[Path]:
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for n in sorted(names):
+            if n.startswith((".", TEMP_PREFIX)):
+                continue
+            p = Path(root) / n
+            if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file():
+                yield p
+
+
+def _hold_lock(path: Path) -> Any:
+    """An exclusive lock held while the app runs (one app per job folder)."""
+    f = open(path, "a+b")  # noqa: SIM115 - held for the app's lifetime
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        f.close()
+        raise AppError("another unseen app is open; use that one, or close it first") from exc
+    return f

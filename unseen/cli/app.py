@@ -1,0 +1,48 @@
+"""`unseen app` (and `unseen` with no arguments): the app in a window or the browser.
+Parsing only; the job is `unseen.app`, the page and the window `unseen.web`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+
+from unseen.cli.common import ExitCode, Parser, UsageError
+from unseen.settings import Settings
+
+
+def parser() -> Parser:
+    p = Parser(
+        prog="unseen app",
+        description="Open unseen's app: add photos and videos, choose what to hide, check "
+        "each file, save the safe copies to a folder. It runs on this computer only.",
+    )
+    p.add_argument("--no-browser", action="store_true",
+                   help="open no window and no browser; only print the address")
+    p.add_argument("--browser", action="store_true",
+                   help="open the default browser even when a native window is possible")
+    p.add_argument("--verify", choices=("off", "fast", "full"), default=Settings.verify,
+                   help="check every file like an attacker (default fast)")
+    p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="files processed in parallel (default: number of cores)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+    return p
+
+
+def run(a: argparse.Namespace) -> int:
+    if not 0 <= a.port <= 65535:
+        raise UsageError("unseen app: --port must be between 0 and 65535")
+    if a.jobs < 1:
+        raise UsageError("unseen app: --jobs must be 1 or more")
+    from unseen.app import AppJob
+    from unseen.web.server import run_app
+
+    job = AppJob(base=Settings(verify=a.verify), workers=a.jobs)
+    show = "none" if a.no_browser else ("browser" if a.browser else "window")
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the server stops
+            run_app(job, show, a.port, say=lambda line: print(line, flush=True))
+    finally:
+        job.close()
+    return ExitCode.OK
