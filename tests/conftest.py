@@ -15,6 +15,9 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # Job state (unseen.batch.jobdb.default_state_root) goes to the per-user state
 # folder; tests, and the CLI runs they start, keep theirs in a folder of their own.
 os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="unseen-test-state-")
+# Tests read English output whatever the machine's locale (tests/test_i18n.py sets
+# the language itself).
+os.environ["UNSEEN_LANG"] = "en"
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from scipy.signal import lfilter, resample_poly
 
 from unseen.detect.speech import SpeechSettings, widen
+from unseen.i18n import N_
 
 if TYPE_CHECKING:
     from unseen.detect.speech import SpeechDetector
@@ -31,7 +32,7 @@ MuteFill = Literal["noise", "silence"]
 Samples = NDArray[np.float32]
 
 
-DISGUISE_WARNING = (
+DISGUISE_WARNING = N_(
     "disguise is weaker than mute-speech: a speaker model no longer links the disguised "
     "voices to the speakers in our tests, but an attacker who knows the method and undoes "
     "it re-identified most of them; use --audio mute-speech (or drop) for material that "
@@ -113,10 +114,11 @@ def process(samples: Samples, sample_rate: int, settings: AudioSettings,
             raise ValueError("mute-speech needs a speech detector")
         out, muted = mute_speech(x, sample_rate, settings, detector, rng)
         return AudioOutcome(out, "mute-speech", tuple(muted),
-                            (f"{len(muted)} stretches of speech muted "
-                             f"({sum(e - s for s, e in muted):.1f} s)",))
+                            (N_("{n} stretches of speech muted ({seconds} s)").format(
+                                n=len(muted), seconds=f"{sum(e - s for s, e in muted):.1f}"),))
     return AudioOutcome(disguise(x, sample_rate, settings, rng), "disguise",
-                        notes=("every voice disguised (parameters drawn at random, not kept)",))
+                        notes=(N_("every voice disguised (parameters drawn at random, not "
+                                  "kept)"),))
 
 
 def _as_channels(samples: NDArray[np.floating]) -> Samples:

@@ -19,6 +19,7 @@ import numpy as np
 
 from unseen.detections import Detections
 from unseen.errors import OutputError
+from unseen.i18n import N_
 from unseen.media.image import Photo, read_photo, write_photo
 from unseen.metadata import check_output
 from unseen.redact import RedactionPlan, RedactionStyle, apply_plan
@@ -71,14 +72,14 @@ def withhold_if_unsafe(verdict: Verdict, dest: Path, result: FileResult,
         marked = unsafe_name(dest)
         os.replace(dest, marked)
         result.output = str(marked)
-        result.warnings.append(f"UNSAFE output kept as {marked.name}: "
-                               + "; ".join(verdict.reasons[:3]))
+        result.warnings.append(N_("UNSAFE output kept as {name}: {reasons}").format(
+            name=marked.name, reasons="; ".join(verdict.reasons[:3])))
         return
     dest.unlink(missing_ok=True)
     result.output = None
     more = f" (+{len(verdict.reasons) - 3} more)" if len(verdict.reasons) > 3 else ""
-    result.error = ("judged unsafe, not delivered: " + "; ".join(verdict.reasons[:3]) + more
-                    + " (--allow-unsafe keeps it as *.UNSAFE.*)")
+    result.error = N_("judged unsafe, not delivered: {reasons} (--allow-unsafe keeps it as "
+                      "*.UNSAFE.*)").format(reasons="; ".join(verdict.reasons[:3]) + more)
 
 
 # photos ---------------------------------------------------------------------------
@@ -97,7 +98,8 @@ def _write(photo: Photo, dest: Path, quality: int) -> None:
     try:
         write_photo(photo, dest, quality)  # atomic: temp file beside dest, then rename
     except OSError as exc:
-        raise OutputError(f"cannot write {dest.name}: {exc.strerror or exc}") from exc
+        raise OutputError(N_("cannot write {name}: {reason}").format(
+            name=dest.name, reason=exc.strerror or exc)) from exc
     check_output(dest)  # fail closed: any metadata left -> deleted, and an error
 
 
@@ -150,15 +152,20 @@ def deliver_photo(
             else Detections.empty()])
         if len(extra):
             plan = plan.plus(style.plan(extra))
-            what = f"{len(missed)} more face(s)" if missed else ""
-            if readable:
-                what += (" and " if what else "") + f"{len(readable)} readable plate(s)"
-            result.warnings.append(f"verification found {what}; covered")
+            if missed and readable:
+                found = N_("verification found {faces} more face(s) and {plates} readable "
+                           "plate(s); covered")
+            elif missed:
+                found = N_("verification found {faces} more face(s); covered")
+            else:
+                found = N_("verification found {plates} readable plate(s); covered")
+            result.warnings.append(found.format(faces=len(missed), plates=len(readable)))
         if known:
             filled = style.filled().plan(Detections.from_boxes(known))
             safe = redacted_photo(safe, filled)
-            result.warnings.append(f"{len(known)} face(s) were still recognisable after "
-                                   f"{style.method}; filled instead")
+            result.warnings.append(N_("{n} face(s) were still recognisable after {method}; "
+                                      "filled instead").format(n=len(known),
+                                                               method=style.method))
         safe = redacted_photo(safe, style.plan(extra)) if len(extra) else safe
         regions = Detections.concat([regions, extra])
         result.detections = regions
@@ -286,8 +293,9 @@ def _deliver_video(
     if tracks:
         for t in tracks:
             timeline.fill_track(t)
-        result.warnings.append(f"{len(tracks)} face(s) were still recognisable after "
-                               f"{style.method}; their tracks were filled instead")
+        result.warnings.append(N_("{n} face(s) were still recognisable after {method}; their "
+                                  "tracks were filled instead").format(n=len(tracks),
+                                                                      method=style.method))
         judge = judge_for(timeline)
         assert judge is not None
         writer.write(source, dest, timeline, None, judge, sound)
@@ -296,8 +304,8 @@ def _deliver_video(
     found = [m for m in verdict.repaired if "still detectable" in m]
     if found:
         result.warnings.append(
-            f"verification found {len(found)} more face(s) while writing; covered "
-            f"them for {judge.window} frames either side")
+            N_("verification found {n} more face(s) while writing; covered them for {frames} "
+               "frames either side").format(n=len(found), frames=judge.window))
     if sound is not None and audio_judge is not None:
         judge_sound(audio_judge, sound.mode, dest, source, verdict)
     withhold_if_unsafe(verdict, dest, result, policy.allow_unsafe)

@@ -203,7 +203,7 @@ def translate(text: str, lang: str | None = None, _depth: int = 0) -> str:
         if m is None:
             continue
         values = m.groupdict()
-        if _depth < 2:
+        if _depth < 4:
             values = {k: _translate_value(v, code, _depth + 1) for k, v in values.items()}
         try:
             return translated.format(**values)

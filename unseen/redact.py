@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unseen.detections import Detections
+from unseen.i18n import N_
 from unseen.settings import RedactMethod, RegionShape, Settings
 
 # Measured with dlib's ResNet descriptor (same person below 0.6): blur with
@@ -28,7 +29,7 @@ MIN_REGION_SIDE = 4.0
 AREA_KINDS = frozenset({"body", "crowd", "plate", "text"})
 """Detection kinds that are whole areas, covered as boxes without a margin."""
 
-WEAK_METHOD_WARNING = (
+WEAK_METHOD_WARNING = N_(
     "{method} is weaker than fill: strong blur and pixelation resist face "
     "recognition in our tests, but nothing guarantees it against every model; "
     "use --redact fill for material that puts people at risk"

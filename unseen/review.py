@@ -27,6 +27,7 @@ import numpy as np
 from unseen.deliver import DeliveryPolicy, deliver_photo, deliver_video, redacted_photo
 from unseen.detections import Detections
 from unseen.errors import OutputError, UnseenError
+from unseen.i18n import N_
 from unseen.media.image import Photo, read_photo
 from unseen.redact import (
     AREA_KINDS,
@@ -133,24 +134,25 @@ class PhotoReview:
         boxes are clipped to the image and must keep a visible size.
         """
         if len(added) > MAX_ADDED_REGIONS:
-            raise ReviewError(f"at most {MAX_ADDED_REGIONS} added regions")
+            raise ReviewError(N_("at most {count} added regions").format(count=MAX_ADDED_REGIONS))
         detected = {r.id: r for r in self.regions if r.source == "detected"}
         unknown = set(removed) - set(detected)
         if unknown:
-            raise ReviewError(f"no detected region {sorted(unknown)[0]!r}")
+            raise ReviewError(N_("no detected region {value}").format(
+                value=repr(sorted(unknown)[0])))
         regions = [replace(r, removed=r.id in removed) for r in detected.values()]
         for i, a in enumerate(added):
             box = clean_box(a.get("box"), self.width, self.height)
             a_shape = a.get("shape", "box")
             if a_shape not in SHAPES:
-                raise ReviewError(f"unknown shape {a_shape!r}")
+                raise ReviewError(N_("unknown shape {value}").format(value=repr(a_shape)))
             regions.append(ReviewRegion(f"a{i}", box, "added", 1.0, a_shape))
         new_method = self.method if method is None else method
         new_shape = self.shape if shape is None else shape
         if new_method not in METHODS:
-            raise ReviewError(f"unknown redaction method {new_method!r}")
+            raise ReviewError(N_("unknown redaction method {value}").format(value=repr(new_method)))
         if new_shape not in SHAPES:
-            raise ReviewError(f"unknown region shape {new_shape!r}")
+            raise ReviewError(N_("unknown region shape {value}").format(value=repr(new_shape)))
         return replace(self, regions=tuple(regions), method=new_method,
                        shape=new_shape, edited=True)
 
@@ -209,17 +211,18 @@ class PhotoReview:
 
 def clean_box(raw: object, width: int, height: int) -> tuple[float, float, float, float]:
     if not isinstance(raw, list | tuple) or len(raw) != 4:
-        raise ReviewError("a region needs a box [x1, y1, x2, y2]")
+        raise ReviewError(N_("a region needs a box [x1, y1, x2, y2]"))
     try:
         v = [float(x) for x in raw]
     except (TypeError, ValueError) as exc:
-        raise ReviewError("box coordinates must be numbers") from exc
+        raise ReviewError(N_("box coordinates must be numbers")) from exc
     if not all(math.isfinite(x) for x in v):
-        raise ReviewError("box coordinates must be finite")
+        raise ReviewError(N_("box coordinates must be finite"))
     x1, x2 = sorted((min(max(v[0], 0.0), width), min(max(v[2], 0.0), width)))
     y1, y2 = sorted((min(max(v[1], 0.0), height), min(max(v[3], 0.0), height)))
     if x2 - x1 < MIN_REGION_SIDE / 2 or y2 - y1 < MIN_REGION_SIDE / 2:
-        raise ReviewError("a region must be at least a few pixels wide and high inside the image")
+        raise ReviewError(
+            N_("a region must be at least a few pixels wide and high inside the image"))
     return (x1, y1, x2, y2)
 
 
@@ -240,10 +243,10 @@ def export_photo(engine: Anonymizer, source: Path, dest: Path, review: PhotoRevi
     result = FileResult(input=str(source), kind="photo")
     try:
         if dest.resolve() == source.resolve():
-            raise OutputError("output would overwrite the input; choose another output folder")
+            raise OutputError(N_("output would overwrite the input; choose another output folder"))
         photo = read_photo(source, settings.max_image_megapixels)
         if (photo.width, photo.height) != (review.width, review.height):
-            raise ReviewError("the photo changed size since it was reviewed; reset the review")
+            raise ReviewError(N_("the photo changed size since it was reviewed; reset the review"))
         result.width, result.height = photo.width, photo.height
         if review.method != "fill":
             result.warnings.append(WEAK_METHOD_WARNING.format(method=review.method))
@@ -299,44 +302,44 @@ def edit_video_doc(doc: dict[str, Any], body: dict[str, Any], settings: Settings
     deleted = body.get("deleted", doc["deleted"])
     added = body.get("added", doc["added"])
     if not isinstance(deleted, list) or not isinstance(added, list):
-        raise ReviewError("deleted and added must be lists")
+        raise ReviewError(N_("deleted and added must be lists"))
     if len(added) > MAX_ADDED_REGIONS:
-        raise ReviewError(f"at most {MAX_ADDED_REGIONS} added tracks")
+        raise ReviewError(N_("at most {count} added tracks").format(count=MAX_ADDED_REGIONS))
     method, shape = video_choices(doc, settings)
     method = body.get("method", method)
     shape = body.get("shape", shape)
     if method not in METHODS:
-        raise ReviewError(f"unknown redaction method {method!r}")
+        raise ReviewError(N_("unknown redaction method {value}").format(value=repr(method)))
     if shape not in SHAPES:
-        raise ReviewError(f"unknown region shape {shape!r}")
+        raise ReviewError(N_("unknown region shape {value}").format(value=repr(shape)))
     try:
         deleted_ids = sorted({int(d) for d in deleted})
     except (TypeError, ValueError, OverflowError) as exc:
-        raise ReviewError("track ids are numbers") from exc
+        raise ReviewError(N_("track ids are numbers")) from exc
     if not set(deleted_ids) <= ids:
-        raise ReviewError("no such track")
+        raise ReviewError(N_("no such track"))
     next_id = int(doc.get("next_added", 0))
     clean: list[dict[str, Any]] = []
     n, w, h = doc["frames"], doc["width"], doc["height"]
     for a in added:
         if not isinstance(a, dict):
-            raise ReviewError("each added track must be an object")
+            raise ReviewError(N_("each added track must be an object"))
         a_shape = a.get("shape", "box")
         if a_shape not in SHAPES:
-            raise ReviewError(f"unknown shape {a_shape!r}")
+            raise ReviewError(N_("unknown shape {value}").format(value=repr(a_shape)))
         kfs = a.get("keyframes")
         if not isinstance(kfs, list) or not kfs or len(kfs) > MAX_KEYFRAMES:
-            raise ReviewError("an added track needs keyframes [frame, x1, y1, x2, y2]")
+            raise ReviewError(N_("an added track needs keyframes [frame, x1, y1, x2, y2]"))
         frames: dict[int, list[float]] = {}
         for k in kfs:
             if not isinstance(k, list) or len(k) != 5:
-                raise ReviewError("a keyframe is [frame, x1, y1, x2, y2]")
+                raise ReviewError(N_("a keyframe is [frame, x1, y1, x2, y2]"))
             try:
                 f = int(k[0])
             except (TypeError, ValueError, OverflowError) as exc:
-                raise ReviewError("a keyframe's frame is a number") from exc
+                raise ReviewError(N_("a keyframe's frame is a number")) from exc
             if not 0 <= f < n:
-                raise ReviewError("keyframe outside the video")
+                raise ReviewError(N_("keyframe outside the video"))
             frames[f] = list(clean_box(k[1:], w, h))
         tid = a.get("id")
         if not isinstance(tid, str) or not tid.startswith("a"):
@@ -346,7 +349,7 @@ def edit_video_doc(doc: dict[str, Any], body: dict[str, Any], settings: Settings
                       "keyframes": [[f, *frames[f]] for f in sorted(frames)]})
     audio = body.get("audio", doc.get("audio", settings.audio))
     if audio not in AUDIO_MODES:
-        raise ReviewError(f"unknown sound choice {audio!r}")
+        raise ReviewError(N_("unknown sound choice {value}").format(value=repr(audio)))
     out = dict(doc)
     out.update(deleted=deleted_ids, added=clean, next_added=next_id, edited=True,
                method=method, shape=shape, audio=audio)
@@ -546,7 +549,8 @@ class ReviewStore:
                                        check_same_thread=False)
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise UnseenError(f"{self.path}: job database unreadable ({exc})") from exc
+            raise UnseenError(N_("{path}: job database unreadable ({reason})").format(
+                path=self.path, reason=exc)) from exc
 
     def close(self) -> None:
         self._db.close()

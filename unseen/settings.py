@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
+from unseen.i18n import N_
+
 RedactMethod = Literal["fill", "blur", "pixelate"]
 RegionShape = Literal["ellipse", "box"]
 VerifyMode = Literal["off", "fast", "full"]
@@ -125,19 +127,20 @@ class Settings:
 
     def __post_init__(self) -> None:
         if self.redact not in ("fill", "blur", "pixelate"):
-            raise ValueError(f"unknown redaction method {self.redact!r}")
+            raise ValueError(N_("unknown redaction method {value}").format(value=repr(self.redact)))
         if self.shape not in ("ellipse", "box"):
-            raise ValueError(f"unknown region shape {self.shape!r}")
+            raise ValueError(N_("unknown region shape {value}").format(value=repr(self.shape)))
         if not 1.0 <= self.mask_scale <= 4.0:
-            raise ValueError("mask scale must be between 1.0 and 4.0")
+            raise ValueError(N_("mask scale must be between 1.0 and 4.0"))
         if not 0.0 < self.threshold < 1.0:
-            raise ValueError("threshold must be between 0 and 1")
+            raise ValueError(N_("threshold must be between 0 and 1"))
         if self.cover not in ("face", "head", "body"):
-            raise ValueError(f"unknown cover mode {self.cover!r}")
+            raise ValueError(N_("unknown cover mode {value}").format(value=repr(self.cover)))
         if self.video_fps is not None and not 0 < self.video_fps <= 1000:
-            raise ValueError("the frame rate must be above 0 and at most 1000")
+            raise ValueError(N_("the frame rate must be above 0 and at most 1000"))
         if self.verify not in ("off", "fast", "full"):
-            raise ValueError(f"unknown verification mode {self.verify!r}")
+            raise ValueError(N_("unknown verification mode {value}").format(
+                value=repr(self.verify)))
         if self.audio not in AUDIO_MODES:
             raise ValueError(f"unknown audio mode {self.audio!r} ({', '.join(AUDIO_MODES)})")
         if self.keep_audio and self.audio == "drop":

@@ -23,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from unseen.errors import OutputError, UnseenError
+from unseen.i18n import N_
 from unseen.media import MEDIA_SUFFIXES, PHOTO_SUFFIXES, VIDEO_SUFFIXES
 from unseen.media.atomic import TEMP_PREFIX, TEMP_SUFFIX
 from unseen.report import FileResult
@@ -137,7 +138,7 @@ def _longer_names_on_collision(jobs: list[Job], out: Path, names: NamePlan) -> l
 
 def _check_inputs(inputs: Sequence[Path]) -> None:
     if not inputs:
-        raise UnseenError("no input given")
+        raise UnseenError(N_("no input given"))
     for p in inputs:
         if not p.exists():
             raise UnseenError(f"{p}: no such file or folder")
@@ -164,8 +165,8 @@ def check_report_path(report: Path, output: Path) -> None:
     for p in (report, html_path(report)):
         if _inside(p, output):
             raise UnseenError(
-                f"{report}: the report must not go into the output folder, which should hold "
-                "the safe files only; choose a path outside it"
+                N_("{path}: the report must not go into the output folder, which should hold "
+                   "the safe files only; choose a path outside it").format(path=report)
             )
 
 
@@ -190,11 +191,12 @@ def _check_collisions(jobs: list[Job]) -> None:
         d = j.dest.resolve()
         if d in sources:
             raise OutputError(
-                f"{j.source}: its output would overwrite an input file; "
-                "choose another output folder"
+                N_("{file}: its output would overwrite an input file; choose another output "
+                   "folder").format(file=j.source)
             )
         if d in seen:
-            raise OutputError(f"{j.source} and {seen[d]} would both be written to {j.dest}")
+            raise OutputError(N_("{first} and {second} would both be written to {dest}").format(
+                first=j.source, second=seen[d], dest=j.dest))
         seen[d] = j.source
 
 
@@ -238,8 +240,8 @@ def run_batch(
     start = time.perf_counter()
     state = state_folder(output, state)
     if _inside(state, output):
-        raise UnseenError(f"the job state would go into the output folder ({state}); "
-                          "give another state folder")
+        raise UnseenError(N_("the job state would go into the output folder ({state}); give "
+                             "another state folder").format(state=state))
     with _exclusive(state):
         _remove_stale_temporaries(output, jobs)
         legacy = _remove_legacy_state(output)
@@ -266,7 +268,8 @@ def run_batch(
                 content = db.content_key(job.source)
             except OSError as exc:
                 emit(job, FileResult(input=str(job.source), status="failed",
-                                     error=f"cannot be read: {exc.strerror or exc}"))
+                                     error=N_("cannot be read: {reason}").format(
+                                         reason=exc.strerror or exc)))
                 continue
             written = db.done_output(job.dest, content, skey)
             if written is not None:
@@ -372,7 +375,7 @@ def _exclusive(state: Path) -> Iterator[None]:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            raise UnseenError("another unseen run is writing to this output folder") from exc
+            raise UnseenError(N_("another unseen run is writing to this output folder")) from exc
         try:
             yield
         finally:

@@ -18,6 +18,7 @@ from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Protocol
 
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 from unseen.report import FileResult
 from unseen.settings import Settings
 
@@ -101,8 +102,8 @@ def _worker_run(job: Job) -> FileResult:
     return _WORKER.file(job.source, job.dest)
 
 
-WORKER_DIED = ("the worker process processing it stopped (out of memory, or a crash in a "
-               "decoder); nothing was written")
+WORKER_DIED = N_("the worker process processing it stopped (out of memory, or a crash in a "
+                 "decoder); nothing was written")
 
 
 def _lost(job: Job, exc: BaseException) -> FileResult:
@@ -110,8 +111,8 @@ def _lost(job: Job, exc: BaseException) -> FileResult:
     logging.getLogger("unseen").debug("worker failed on a file", exc_info=exc)
     what = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc) else "")
     return FileResult(input=str(job.source), status="failed",
-                      error=f"could not be processed (unexpected error, {what}); "
-                      "run with --debug for details")
+                      error=N_("could not be processed (unexpected error, {what}); run with "
+                               "--debug for details").format(what=what))
 
 
 class PoolEngine:
@@ -218,7 +219,8 @@ class RayEngine:
         try:
             import ray
         except ImportError as exc:
-            raise UnseenError("the Ray engine needs the extra: pip install 'unseen[ray]'") from exc
+            raise UnseenError(
+                N_("the Ray engine needs the extra: pip install 'unseen[ray]'")) from exc
         self._ray = ray
         if not ray.is_initialized():
             try:
@@ -230,7 +232,8 @@ class RayEngine:
                     logging_level=logging.ERROR,
                 )
             except Exception as exc:
-                raise UnseenError(f"cannot start or reach Ray ({exc})") from exc
+                raise UnseenError(N_("cannot start or reach Ray ({reason})").format(
+                    reason=exc)) from exc
         self._actor = ray.remote(num_cpus=1)(_RayWorker)
         self._args = (per_worker_settings(settings, workers), debug)
         self._actors = [self._actor.remote(*self._args) for _ in range(workers)]
@@ -276,7 +279,8 @@ def make_engine(
     if engine == "ray":
         return RayEngine(settings, workers, address, debug)
     if engine != "local":
-        raise UnseenError(f"unknown engine {engine!r} (local or ray)")
+        raise UnseenError(N_("unknown engine {engine} (local or ray)").format(
+            engine=repr(engine)))
     if workers <= 1:
         return InlineEngine(settings, progress)
     return PoolEngine(settings, workers, debug)

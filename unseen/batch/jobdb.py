@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 from unseen.report import FileResult
 from unseen.settings import Settings
 
@@ -82,7 +83,8 @@ def state_folder(output: Path, state: Path | None = None) -> Path:
 def job_secret(state: Path) -> bytes:
     """The state folder's random secret (made on first use; readable by the user only)."""
     if state.exists() and not state.is_dir():
-        raise UnseenError(f"{state}: the job state needs a folder, and this is a file")
+        raise UnseenError(N_("{state}: the job state needs a folder, and this is a "
+                             "file").format(state=state))
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state / SECRET_NAME
     try:
@@ -90,8 +92,8 @@ def job_secret(state: Path) -> bytes:
     except FileExistsError:
         key = path.read_bytes()
         if len(key) < 32:
-            raise UnseenError(f"{path}: job secret damaged; remove {state} to start the "
-                              "job afresh") from None
+            raise UnseenError(N_("{path}: job secret damaged; remove {state} to start the "
+                                 "job afresh").format(path=path, state=state)) from None
         return key
     key = secrets.token_bytes(32)
     with os.fdopen(fd, "wb") as f:
@@ -149,7 +151,8 @@ class JobDatabase:
             self._db.executescript(_SCHEMA)
             self._claim(output_key(output))
         except sqlite3.DatabaseError as exc:
-            raise UnseenError(f"{self.path}: job database unreadable ({exc})") from exc
+            raise UnseenError(N_("{path}: job database unreadable ({reason})").format(
+                path=self.path, reason=exc)) from exc
 
     @classmethod
     def for_output(cls, output: Path, state: Path | None = None) -> JobDatabase:
@@ -160,8 +163,8 @@ class JobDatabase:
     def open_existing(cls, output: Path, state: Path | None = None) -> JobDatabase:
         folder = state_folder(output, state)
         if not (folder / DB_NAME).is_file():
-            raise UnseenError(f"{output}: no unseen job for this output folder "
-                              f"(no job state in {folder})")
+            raise UnseenError(N_("{output}: no unseen job for this output folder (no job "
+                                 "state in {folder})").format(output=output, folder=folder))
         return cls(folder, output)
 
     def _claim(self, key: str) -> None:
@@ -169,7 +172,8 @@ class JobDatabase:
         (owner,) = self._db.execute("SELECT value FROM meta WHERE key = 'output'").fetchone()
         if owner != key:
             self._db.close()
-            raise UnseenError(f"{self.state}: this job state belongs to another output folder")
+            raise UnseenError(N_("{state}: this job state belongs to another output "
+                                 "folder").format(state=self.state))
 
     def close(self) -> None:
         self._db.close()

@@ -26,9 +26,11 @@ from unseen.cli.common import (
     ExitCode,
     Parser,
     UsageError,
+    choose_language,
     stderr,
 )
 from unseen.errors import UnseenError
+from unseen.i18n import _, translate
 
 __all__ = [
     "EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_UNSAFE", "EXIT_USAGE", "SUBCOMMANDS",
@@ -55,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # result already says what matters, in one line.
     warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
     err = stderr()
+    choose_language(args)
     try:
         if args and args[0] in SUBCOMMANDS:
             verb = importlib.import_module(SUBCOMMANDS[args[0]])
@@ -77,18 +80,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(str(exc), markup=False)
         return ExitCode.USAGE
     except UnseenError as exc:
-        err.print(f"unseen: {exc}", markup=False)
+        err.print(f"unseen: {translate(str(exc))}", markup=False)
         return ExitCode.USAGE
     except KeyboardInterrupt:
-        err.print("unseen: interrupted; no partial output was left behind", markup=False)
+        err.print(_("unseen: interrupted; no partial output was left behind"), markup=False)
         return ExitCode.INTERRUPTED
     except Exception as exc:
         # Nobody planned for this one: one line here, the traceback only with --debug.
         LOG.debug("unexpected error", exc_info=True)
         detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         what = type(exc).__name__ + (f": {detail}" if detail else "")
-        err.print(f"unseen: unexpected error ({what}); run again with --debug for details",
-                  markup=False)
+        err.print(_("unseen: unexpected error ({what}); run again with --debug for "
+                    "details").format(what=what), markup=False)
         return ExitCode.FAILED
 
 

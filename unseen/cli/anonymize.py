@@ -29,6 +29,7 @@ from rich.table import Table
 
 from unseen import __version__
 from unseen.cli.common import SUMMARY_ROWS, ExitCode, Parser, UsageError, stderr, stdout
+from unseen.i18n import _, ngettext, translate
 from unseen.report import FileResult, summarize
 from unseen.settings import AUDIO_MODES, Settings
 
@@ -42,78 +43,90 @@ X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 def parser(verbs: Sequence[str] = ()) -> Parser:
     p = Parser(
         prog="unseen",
-        description=(
+        description=_(
             "Remove every face from photos and videos before publishing them. Outputs carry no "
             "metadata; originals are never changed. Runs offline."
         ),
-        epilog="Other commands: " + ", ".join(f"unseen {k}" for k in verbs),
+        epilog=_("Other commands: {commands}").format(
+            commands=", ".join(f"unseen {k}" for k in verbs)),
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT",
-                   help="photos, videos or folders")
+                   help=_("photos, videos or folders"))
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
-                   help="output folder (or file, for a single input with a file name); it "
-                   "receives the safe files and nothing else")
+                   help=_("output folder (or file, for a single input with a file name); it "
+                          "receives the safe files and nothing else"))
     p.add_argument("--redact", choices=("fill", "blur", "pixelate"), default="fill",
-                   help="fill (default, irreversible), or the weaker blur / pixelate")
+                   help=_("fill (default, irreversible), or the weaker blur / pixelate"))
     p.add_argument("--mask-scale", type=float, default=Settings.mask_scale, metavar="M",
-                   help=f"grow each face region by this factor (default {Settings.mask_scale})")
+                   help=_("grow each face region by this factor (default {value})").format(
+                       value=Settings.mask_scale))
     p.add_argument("--shape", choices=("ellipse", "box"), default="ellipse",
-                   help="region shape (default ellipse)")
+                   help=_("region shape (default ellipse)"))
     p.add_argument("--thresh", type=float, default=Settings.threshold, metavar="T",
-                   help=f"detection threshold; lower covers more (default {Settings.threshold})")
+                   help=_("detection threshold; lower covers more (default {value})").format(
+                       value=Settings.threshold))
     p.add_argument("--report", type=Path, metavar="PATH",
-                   help="write a JSON report here, and a readable PATH.html beside it (never "
-                   "inside the output folder)")
+                   help=_("write a JSON report here, and a readable PATH.html beside it (never "
+                          "inside the output folder)"))
     p.add_argument("--verify", choices=("off", "fast", "full"), default=Settings.verify,
-                   help="check every output like an attacker: re-detect faces, re-identify "
-                   "people, read metadata (default fast)")
-    p.add_argument("--no-verify", action="store_true", help="same as --verify off (not advised)")
+                   help=_("check every output like an attacker: re-detect faces, re-identify "
+                          "people, read metadata (default fast)"))
+    p.add_argument("--no-verify", action="store_true",
+                   help=_("same as --verify off (not advised)"))
     p.add_argument("--allow-unsafe", action="store_true",
-                   help="keep outputs judged unsafe, named *.UNSAFE.*, instead of deleting them")
+                   help=_("keep outputs judged unsafe, named *.UNSAFE.*, instead of deleting "
+                          "them"))
     p.add_argument("--keep-names", action="store_true",
-                   help="keep file and folder names that tell when or with what a file was "
-                   "made (IMG_20221127_201455.jpg ...); by default they get neutral names")
+                   help=_("keep file and folder names that tell when or with what a file was "
+                          "made (IMG_20221127_201455.jpg ...); by default they get neutral "
+                          "names"))
     p.add_argument("--state", type=Path, metavar="DIR",
-                   help="keep the job state (what makes a run resumable) in DIR instead of "
-                   "the per-user state folder; never inside the output folder")
+                   help=_("keep the job state (what makes a run resumable) in DIR instead of "
+                          "the per-user state folder; never inside the output folder"))
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="files processed in parallel (default: number of cores)")
+                   help=_("files processed in parallel (default: number of cores)"))
     p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local processes (default) or a Ray cluster (pip install 'unseen[ray]')")
+                   help=_("local processes (default) or a Ray cluster (pip install "
+                          "'unseen[ray]')"))
     p.add_argument("--address", metavar="ADDR",
-                   help="Ray cluster address (default: start a local Ray instance)")
-    video = p.add_argument_group("video")
+                   help=_("Ray cluster address (default: start a local Ray instance)"))
+    video = p.add_argument_group(_("video"))
     video.add_argument("--audio", choices=AUDIO_MODES, default=None,
-                       help="the sound: drop (default: voices identify people), keep "
-                       "(untouched), mute-speech (speech removed, the rest kept) or disguise "
-                       "(every voice changed, words kept); muted and disguised sound is "
-                       "verified")
+                       help=_("the sound: drop (default: voices identify people), keep "
+                              "(untouched), mute-speech (speech removed, the rest kept) or "
+                              "disguise (every voice changed, words kept); muted and disguised "
+                              "sound is verified"))
     video.add_argument("--keep-audio", action="store_true",
-                       help="same as --audio keep")
+                       help=_("same as --audio keep"))
     video.add_argument("--crf", type=int, default=Settings.crf, metavar="Q",
-                       help=f"H.264 quality, lower is better (default {Settings.crf})")
+                       help=_("H.264 quality, lower is better (default {value})").format(
+                           value=Settings.crf))
     video.add_argument("--preset", default=Settings.preset, choices=X264_PRESETS,
-                       help=f"H.264 speed preset (default {Settings.preset})")
+                       help=_("H.264 speed preset (default {value})").format(
+                           value=Settings.preset))
     video.add_argument("--fps", type=frame_rate, metavar="F",
-                       help="frame rate of raw H.264/H.265 streams (.h264, .hevc ...) that "
-                       "do not state one, e.g. 25 or 30000/1001")
+                       help=_("frame rate of raw H.264/H.265 streams (.h264, .hevc ...) that "
+                              "do not state one, e.g. 25 or 30000/1001"))
     video.add_argument("--partial", action="store_true",
-                       help="on a damaged video, write the frames before the damage to "
-                       "NAME.PARTIAL.mp4 instead of nothing")
-    cover = p.add_argument_group("wider cover")
+                       help=_("on a damaged video, write the frames before the damage to "
+                              "NAME.PARTIAL.mp4 instead of nothing"))
+    cover = p.add_argument_group(_("wider cover"))
     cover.add_argument("--cover", choices=("face", "head", "body"), default=Settings.cover,
-                       help="cover the face, the whole head (hair) or the whole body "
-                       f"(clothes) of every person (default {Settings.cover})")
+                       help=_("cover the face, the whole head (hair) or the whole body "
+                              "(clothes) of every person (default {value})").format(
+                                  value=Settings.cover))
     cover.add_argument("--crowd", action=argparse.BooleanOptionalAction, default=None,
-                       help="cover bands through crowds of small faces (default: on for "
-                       "photos with many small faces)")
+                       help=_("cover bands through crowds of small faces (default: on for "
+                              "photos with many small faces)"))
     cover.add_argument("--plates", action="store_true",
-                       help="also cover licence plates (found by a text detector and read)")
+                       help=_("also cover licence plates (found by a text detector and read)"))
     cover.add_argument("--text", action="store_true",
-                       help="also cover all other legible text: name tags, signs, burned-in "
-                       "camera dates and times (off by default: slogans are often the point)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    p.add_argument("--version", action="version", version=f"unseen {__version__}")
+                       help=_("also cover all other legible text: name tags, signs, burned-in "
+                              "camera dates and times (off by default: slogans are often the "
+                              "point)"))
+    p.add_argument("-q", "--quiet", action="store_true", help=_("print only errors"))
+    p.add_argument("--version", action="version", version=f"unseen {__version__}",
+                   help=_("show the version and exit"))
     return p
 
 
@@ -122,9 +135,10 @@ def frame_rate(text: str) -> float:
     try:
         rate = float(Fraction(text))
     except (ValueError, ZeroDivisionError):
-        raise argparse.ArgumentTypeError(f"not a frame rate: {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            _("not a frame rate: {value}").format(value=repr(text))) from None
     if not 0 < rate <= 1000:
-        raise argparse.ArgumentTypeError("the frame rate must be above 0 and at most 1000")
+        raise argparse.ArgumentTypeError(_("the frame rate must be above 0 and at most 1000"))
     return rate
 
 
@@ -136,13 +150,14 @@ def settings_from(a: argparse.Namespace) -> Settings:
             cover=a.cover, crowd=a.crowd, plates=a.plates, text=a.text,
         )
     except ValueError as exc:
-        raise UsageError(f"unseen: {exc}") from exc
+        raise UsageError(f"unseen: {translate(str(exc))}") from exc
     if not 0 <= a.crf <= 51:
-        raise UsageError("unseen: --crf must be between 0 and 51")
+        raise UsageError("unseen: " + _("--crf must be between 0 and 51"))
     if a.jobs < 1:
-        raise UsageError("unseen: --jobs must be 1 or more")
+        raise UsageError("unseen: " + _("--jobs must be 1 or more"))
     if a.keep_audio and a.audio not in (None, "keep"):
-        raise UsageError(f"unseen: --keep-audio and --audio {a.audio} contradict each other")
+        raise UsageError("unseen: " + _("--keep-audio and --audio {mode} contradict each "
+                                        "other").format(mode=a.audio))
     settings = settings.with_audio("keep" if a.keep_audio else (a.audio or "drop"))
     return replace(settings, crf=a.crf, preset=a.preset,
                    partial_output=a.partial, video_fps=a.fps)
@@ -157,15 +172,15 @@ def run(a: argparse.Namespace) -> int:
     plan = prepare_batch(a.inputs, a.output, a.state, keep_names=a.keep_names)
     out, err = stdout(a.quiet), stderr()
     if settings.redact != "fill" and not a.quiet:
-        err.print(f"warning: --redact {settings.redact} is weaker than fill; "
-                  "see the README before publishing", markup=False)
+        err.print(_("warning: --redact {method} is weaker than fill; see the README before "
+                    "publishing").format(method=settings.redact), markup=False)
     if settings.verify == "off":
-        err.print("warning: verification is off: nothing checks that the outputs are free "
-                  "of faces and metadata", markup=False)
+        err.print(_("warning: verification is off: nothing checks that the outputs are free "
+                    "of faces and metadata"), markup=False)
 
     def report_line(r: FileResult) -> None:
         if r.status == "failed" or (r.status == "unsafe" and r.error):
-            err.print(f"unseen: {r.input}: {r.error}", markup=False)
+            err.print(f"unseen: {r.input}: {translate(r.error or '')}", markup=False)
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -178,7 +193,7 @@ def run(a: argparse.Namespace) -> int:
         transient=True,
         disable=a.quiet,
     ) as progress:
-        task = progress.add_task("anonymizing", total=None, current="")
+        task = progress.add_task(_("anonymizing"), total=None, current="")
 
         def started(n: int) -> None:
             progress.update(task, total=n)
@@ -189,13 +204,15 @@ def run(a: argparse.Namespace) -> int:
             # Two passes over the video: detect, then redact and encode.
             total = 2 * p.total if p.total else None
             if not frames_task:
-                frames_task.append(progress.add_task("frames", total=total, current=""))
+                frames_task.append(progress.add_task(_("frames"), total=total, current=""))
             t = frames_task[0]
             if p.stage == "detect" and p.frame == 1:
                 progress.reset(t, total=total)
             progress.update(t, completed=p.frame + (p.total if p.stage == "redact" else 0))
             speed = next(x.speed for x in progress.tasks if x.id == t) or 0.0
-            progress.update(t, current=f"{p.stage}, {speed:.1f} frames/s")
+            stage = _("detect") if p.stage == "detect" else _("redact")
+            progress.update(t, current=_("{stage}, {speed} frames/s").format(
+                stage=stage, speed=f"{speed:.1f}"))
 
         def done(r: FileResult) -> None:
             report_line(r)
@@ -209,8 +226,8 @@ def run(a: argparse.Namespace) -> int:
             on_result=done, on_start=started, on_progress=frame_done, debug=a.debug,
         )
     if run.removed_legacy_state:
-        err.print("unseen: removed an old job database from the output folder (it held the "
-                  "originals' paths and hashes)", markup=False)
+        err.print(_("unseen: removed an old job database from the output folder (it held "
+                    "the originals' paths and hashes)"), markup=False)
     results = run.results
     report_failed = ""
     if a.report:
@@ -221,13 +238,15 @@ def run(a: argparse.Namespace) -> int:
             write_report(a.report, results, settings.as_dict(), __version__)
             write_html(html_path(a.report), results, settings.as_dict(), __version__)
         except OSError as exc:
-            report_failed = f"cannot write the report {a.report}: {exc.strerror or exc}"
+            report_failed = _("cannot write the report {path}: {reason}").format(
+                path=a.report, reason=exc.strerror or exc)
     print_summary(out, results, run.seconds, run.bytes_processed)
     if report_failed:
         err.print(f"unseen: {report_failed}", markup=False)
         return ExitCode.FAILED
     if run.interrupted:
-        err.print("unseen: stopped early; run the same command again to finish", markup=False)
+        err.print(_("unseen: stopped early; run the same command again to finish"),
+                  markup=False)
         return ExitCode.INTERRUPTED
     if any(r.status == "unsafe" for r in results):
         return ExitCode.UNSAFE
@@ -238,45 +257,51 @@ def print_summary(
     console: Console, results: Sequence[FileResult], seconds: float = 0.0, nbytes: int = 0
 ) -> None:
     table = Table(show_edge=False, box=None, pad_edge=False)
-    table.add_column("file", overflow="fold")
-    table.add_column("faces", justify="right")
-    table.add_column("result", overflow="fold")
+    table.add_column(_("file"), overflow="fold")
+    table.add_column(_("faces"), justify="right")
+    table.add_column(_("result"), overflow="fold")
     rows = [r for r in results if r.status in ("failed", "unsafe")]
     rows += [r for r in results if r.status == "written"][: max(0, SUMMARY_ROWS - len(rows))]
     for r in rows:
         if r.status == "written":
-            wider = ", ".join(f"{n} {k}" for k, n in r.covered.items() if k != "face")
+            wider = ", ".join(f"{n} {cover_word(k)}" for k, n in r.covered.items() if k != "face")
             line = f"-> {r.output}" + (f" ({wider})" if wider else "")
             table.add_row(escape(r.input), str(r.faces), escape(line))
         else:
-            label = "FAILED" if r.status == "failed" else "UNSAFE"
+            label = _("FAILED") if r.status == "failed" else _("UNSAFE")
             table.add_row(escape(r.input), str(r.faces),
-                          f"[red]{label}[/red]: {escape(r.error or '')}")
+                          f"[red]{escape(label)}[/red]: {escape(translate(r.error or ''))}")
     shown = len(rows)
     s = summarize(results)
     if rows:
         console.print(table)
-    if shown < s["written"] + s["failed"] + s["unsafe"]:
-        console.print(
-            f"... and {s['written'] + s['failed'] + s['unsafe'] - shown} more written files"
-        )
-    parts = [f"{s['written']} written", f"{s['failed']} failed"]
+    hidden = s["written"] + s["failed"] + s["unsafe"] - shown
+    if hidden > 0:
+        console.print(ngettext("... and {n} more written file", "... and {n} more written files",
+                               hidden).format(n=hidden), markup=False)
+    parts = [_("{n} written").format(n=s["written"]), _("{n} failed").format(n=s["failed"])]
     if s["unsafe"]:
-        parts.append(f"{s['unsafe']} unsafe (not delivered)")
+        parts.append(_("{n} unsafe (not delivered)").format(n=s["unsafe"]))
     if s["skipped"]:
-        parts.append(f"{s['skipped']} skipped (not media)")
+        parts.append(_("{n} skipped (not media)").format(n=s["skipped"]))
     if s["done"]:
-        parts.append(f"{s['done']} already done")
-    line = ", ".join(parts) + f"; {s['faces']} faces removed"
+        parts.append(_("{n} already done").format(n=s["done"]))
+    line = _(", ").join(parts) + _("; {n} faces removed").format(n=s["faces"])
     processed = s["written"] + s["failed"] + s["unsafe"]
     if seconds > 0 and processed:
-        line += (
-            f"; {seconds:.1f} s, {processed / seconds:.2f} files/s, "
-            f"{nbytes / 1e6 / seconds:.1f} MB/s"
-        )
+        line += _("; {seconds} s, {files} files/s, {mb} MB/s").format(
+            seconds=f"{seconds:.1f}", files=f"{processed / seconds:.2f}",
+            mb=f"{nbytes / 1e6 / seconds:.1f}")
     console.print(line, markup=False)
     renamed = sum(1 for r in results if r.renamed and r.status in ("written", "done"))
     if renamed:
-        console.print(f"{renamed} output(s) got neutral names: their names told when or with "
-                      "what they were made (--keep-names keeps them; the report and "
-                      "`unseen status` list the mapping)", markup=False)
+        console.print(_("{n} output(s) got neutral names: their names told when or with what "
+                        "they were made (--keep-names keeps them; the report and `unseen "
+                        "status` list the mapping)").format(n=renamed), markup=False)
+
+
+def cover_word(kind: str) -> str:
+    """A kind of region (``head``, ``plate`` ...) as the summary names it."""
+    words = {"head": _("head"), "body": _("body"), "crowd": _("crowd"), "plate": _("plate"),
+             "text": _("text")}
+    return words.get(kind, kind)

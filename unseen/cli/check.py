@@ -14,13 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from unseen.cli.common import ExitCode, Parser, stdout
+from unseen.i18n import _, translate
 from unseen.verify import Adversary, Verdict, check_files
 
 
 def parser() -> Parser:
     p = Parser(
         prog="unseen check",
-        description=(
+        description=_(
             "Judge an anonymized photo or video the way an attacker would: are faces still "
             "detectable, does a face-recognition model still match the original person, "
             "does a speaker model still link a video's voices to the original's, is "
@@ -28,16 +29,17 @@ def parser() -> Parser:
         ),
     )
     p.add_argument("files", nargs="+", type=Path, metavar="FILE",
-                   help="ORIGINAL OUTPUT (a pair, from any tool), or OUTPUT alone")
+                   help=_("ORIGINAL OUTPUT (a pair, from any tool), or OUTPUT alone"))
     p.add_argument("--full", action="store_true",
-                   help="more scales, and every face compared with the original person (slower)")
-    p.add_argument("--json", action="store_true", help="print JSON for machines")
+                   help=_("more scales, and every face compared with the original person "
+                          "(slower)"))
+    p.add_argument("--json", action="store_true", help=_("print JSON for machines"))
     return p
 
 
 def run(a: argparse.Namespace) -> int:
     if len(a.files) > 2:
-        parser().error("give ORIGINAL OUTPUT, or OUTPUT alone")
+        parser().error(_("give ORIGINAL OUTPUT, or OUTPUT alone"))
     original, output = (a.files[0], a.files[1]) if len(a.files) == 2 else (None, a.files[0])
     adversary = Adversary("full" if a.full else "fast")
     from unseen.verify.audio import AudioJudge
@@ -55,14 +57,15 @@ def run(a: argparse.Namespace) -> int:
 def print_verdict(out: Console, output: Path, verdict: Verdict, with_original: bool) -> None:
     name = escape(str(output))
     if verdict.safe:
-        out.print(f"[bold]{name}[/bold]: [green]safe[/green]")
+        out.print(f"[bold]{name}[/bold]: [green]{escape(_('safe'))}[/green]")
     else:
-        out.print(f"[bold]{name}[/bold]: [red bold]UNSAFE[/red bold]")
+        out.print(f"[bold]{name}[/bold]: [red bold]{escape(_('UNSAFE'))}[/red bold]")
         for reason in verdict.reasons:
-            out.print(f"  - {escape(reason)}")
+            out.print(f"  - {escape(translate(reason))}")
     for note in verdict.notes:
-        out.print(f"  [dim]note: {escape(note)}[/dim]")
+        out.print(f"  [dim]{escape(_('note: {note}').format(note=translate(note)))}[/dim]")
     if with_original:
-        out.print(f"  [dim]{escape(verdict.comparison())}[/dim]")
+        out.print(f"  [dim]{escape(translate(verdict.comparison()))}[/dim]")
     else:
-        out.print("  [dim]no original given: re-identification was not run[/dim]")
+        out.print(f"  [dim]{escape(_('no original given: re-identification was not run'))}"
+                  "[/dim]")

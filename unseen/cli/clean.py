@@ -9,17 +9,20 @@ from pathlib import Path
 
 from unseen.cli.common import ExitCode, Parser, stderr, stdout
 from unseen.errors import UnseenError
+from unseen.i18n import _, translate
 from unseen.metadata import clean
 from unseen.metadata.names import identifying_name
 
 
 def parser() -> Parser:
     p = Parser(prog="unseen clean",
-               description="Copy files without metadata (faces are NOT removed; use `unseen`).")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
+               description=_("Copy files without metadata (faces are NOT removed; use "
+                             "`unseen`)."))
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help=_("photos, videos or folders"))
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT",
-                   help="output folder (or file, for a single input)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+                   help=_("output folder (or file, for a single input)"))
+    p.add_argument("-q", "--quiet", action="store_true", help=_("print only errors"))
     return p
 
 
@@ -35,12 +38,14 @@ def run(a: argparse.Namespace) -> int:
             r = clean(job.source, job.dest)
         except UnseenError as exc:
             failed += 1
-            err.print(f"unseen clean: {job.source}: {exc}", markup=False)
+            err.print(f"unseen clean: {job.source}: {translate(str(exc))}", markup=False)
             continue
-        out.print(f"{job.source} -> {r.output}: {len(r.removed)} fields removed ({r.method})",
-                  markup=False)
+        out.print(_("{source} -> {output}: {n} fields removed ({method})").format(
+            source=job.source, output=r.output, n=len(r.removed), method=r.method),
+            markup=False)
         for note in r.notes:
-            out.print(f"  note: {note}", markup=False)
+            out.print("  " + _("note: {note}").format(note=translate(note)), markup=False)
         if why := identifying_name(job.dest.name):
-            out.print(f"  note: the file name {why}; rename it before publishing", markup=False)
+            out.print("  " + _("note: the file name {why}; rename it before publishing").format(
+                why=translate(why)), markup=False)
     return ExitCode.FAILED if failed else ExitCode.OK

@@ -13,25 +13,27 @@ from rich.markup import escape
 
 from unseen.cli.common import ExitCode, Parser, stderr, stdout
 from unseen.errors import UnseenError
+from unseen.i18n import N_, _, translate
 from unseen.metadata import CATEGORIES, CATEGORY_TITLES, MetadataFinding, inspect
 
 RISK_NOTE = {
-    "location": "where it was made",
-    "time": "when it was made",
-    "device": "with what (make, model, serial numbers, vendor data)",
-    "person": "who made it or is named in it",
-    "software": "what edited it",
-    "hidden-image": "a copy of the picture that unseen's face removal would not touch",
-    "other": "other fields",
+    "location": N_("where it was made"),
+    "time": N_("when it was made"),
+    "device": N_("with what (make, model, serial numbers, vendor data)"),
+    "person": N_("who made it or is named in it"),
+    "software": N_("what edited it"),
+    "hidden-image": N_("a copy of the picture that unseen's face removal would not touch"),
+    "other": N_("other fields"),
 }
 
 
 def parser() -> Parser:
     p = Parser(prog="unseen inspect",
-               description="List what in each file identifies place, time, device or person "
-               "(its file name included).")
-    p.add_argument("files", nargs="+", type=Path, metavar="FILE")
-    p.add_argument("--json", action="store_true", help="print JSON for machines")
+               description=_("List what in each file identifies place, time, device or "
+                             "person (its file name included)."))
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                   help=_("photos or videos"))
+    p.add_argument("--json", action="store_true", help=_("print JSON for machines"))
     return p
 
 
@@ -44,7 +46,7 @@ def run(a: argparse.Namespace) -> int:
             findings = inspect(path, names=True)
         except UnseenError as exc:
             failed = True
-            err.print(f"unseen inspect: {path}: {exc}", markup=False)
+            err.print(f"unseen inspect: {path}: {translate(str(exc))}", markup=False)
             doc.append({"file": str(path), "error": str(exc)})
             continue
         if a.json:
@@ -58,14 +60,18 @@ def run(a: argparse.Namespace) -> int:
 
 def _print_findings(out: Console, path: Path, findings: list[MetadataFinding]) -> None:
     if not findings:
-        out.print(f"[bold]{escape(str(path))}[/bold]: no identifying metadata found")
+        out.print(f"[bold]{escape(str(path))}[/bold]: "
+                  + escape(_("no identifying metadata found")))
         return
-    out.print(f"[bold]{escape(str(path))}[/bold]: {len(findings)} fields")
+    out.print(f"[bold]{escape(str(path))}[/bold]: "
+              + escape(_("{n} fields").format(n=len(findings))))
     for cat in CATEGORIES:
         group = [f for f in findings if f.category == cat]
         if not group:
             continue
-        out.print(f"  [bold]{CATEGORY_TITLES[cat]}[/bold] ({RISK_NOTE[cat]})")
+        out.print(f"  [bold]{escape(_(CATEGORY_TITLES[cat]))}[/bold] "
+                  f"({escape(_(RISK_NOTE[cat]))})")
         for f in group:
             value = f": {escape(f.value)}" if f.value else ""
-            out.print(f"    {escape(f.name)}{value}  [dim]({escape(f.where)})[/dim]")
+            out.print(f"    {escape(translate(f.name))}{value}  "
+                      f"[dim]({escape(f.where)})[/dim]")

@@ -9,29 +9,33 @@ import contextlib
 from pathlib import Path
 
 from unseen.cli.common import ExitCode, Parser, UsageError, stderr
+from unseen.i18n import _
 from unseen.settings import Settings
 
 
 def parser() -> Parser:
     p = Parser(
         prog="unseen serve",
-        description="Review a folder in your browser before publishing: see what will be "
-        "covered, fix what the detector missed or got wrong, export safe files. Local only.",
+        description=_("Review a folder in your browser before publishing: see what will be "
+                      "covered, fix what the detector missed or got wrong, export safe files. "
+                      "Local only."),
     )
     p.add_argument("folder", nargs="?", type=Path, default=Path("."), metavar="FOLDER",
-                   help="the photos and videos to review (default: this folder)")
+                   help=_("the photos and videos to review (default: this folder)"))
     p.add_argument("-o", "--output", type=Path, metavar="OUT",
-                   help="where safe files go (default: FOLDER-unseen beside it)")
+                   help=_("where safe files go (default: FOLDER-unseen beside it)"))
     p.add_argument("--verify", choices=("off", "fast", "full"), default=Settings.verify,
-                   help="check every export like an attacker (default fast)")
+                   help=_("check every export like an attacker (default fast)"))
     p.add_argument("--redact", choices=("fill", "blur", "pixelate"), default="fill",
-                   help="starting redaction method (default fill)")
-    p.add_argument("--shape", choices=("ellipse", "box"), default="ellipse")
+                   help=_("starting redaction method (default fill)"))
+    p.add_argument("--shape", choices=("ellipse", "box"), default="ellipse",
+                   help=_("region shape (default ellipse)"))
     p.add_argument("--state", type=Path, metavar="DIR",
-                   help="keep reviews and export records in DIR instead of the per-user "
-                   "state folder; never inside the output folder")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
-    p.add_argument("--no-browser", action="store_true", help="only print the address")
+                   help=_("keep reviews and export records in DIR instead of the per-user "
+                          "state folder; never inside the output folder"))
+    p.add_argument("--port", type=int, default=0,
+                   help=_("port on 127.0.0.1 (default: any free)"))
+    p.add_argument("--no-browser", action="store_true", help=_("only print the address"))
     return p
 
 
@@ -40,13 +44,13 @@ def run(a: argparse.Namespace) -> int:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError:
-        stderr().print("unseen: the review UI needs fastapi and uvicorn, which unseen "
-                       "installs: reinstall it (pip install unseen)", markup=False)
+        stderr().print(_("unseen: the review UI needs fastapi and uvicorn, which unseen "
+                         "installs: reinstall it (pip install unseen)"), markup=False)
         return ExitCode.USAGE
     if not a.folder.is_dir():
-        raise UsageError(f"unseen serve: {a.folder}: not a folder")
+        raise UsageError("unseen serve: " + _("{folder}: not a folder").format(folder=a.folder))
     if not 0 <= a.port <= 65535:
-        raise UsageError("unseen serve: --port must be between 0 and 65535")
+        raise UsageError("unseen serve: " + _("--port must be between 0 and 65535"))
     from unseen.web.server import serve
 
     settings = Settings(redact=a.redact, shape=a.shape, verify=a.verify)

@@ -9,15 +9,17 @@ import time
 from pathlib import Path
 
 from unseen.cli.common import SUMMARY_ROWS, ExitCode, Parser, stdout
+from unseen.i18n import _, translate
 
 
 def parser() -> Parser:
     p = Parser(prog="unseen status",
-               description="Show the job recorded for an output folder: what was written, "
-               "what failed and why, which outputs got neutral names.")
-    p.add_argument("output", type=Path, metavar="OUT", help="the output folder of the job")
+               description=_("Show the job recorded for an output folder: what was "
+                             "written, what failed and why, which outputs got neutral "
+                             "names."))
+    p.add_argument("output", type=Path, metavar="OUT", help=_("the output folder of the job"))
     p.add_argument("--state", type=Path, metavar="DIR",
-                   help="the job state folder, if the run was given --state DIR")
+                   help=_("the job state folder, if the run was given --state DIR"))
     return p
 
 
@@ -34,16 +36,20 @@ def run(a: argparse.Namespace) -> int:
     def when(t: float | None) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
 
-    out.print(f"{a.output}: {st.runs} run(s); last started {when(st.last_started)}, "
-              f"finished {when(st.last_finished)}", markup=False)
-    for state in ("written", "unsafe", "failed"):
-        out.print(f"  {state:8s} {st.counts.get(state, 0)}")
+    out.print(_("{output}: {runs} run(s); last started {started}, finished {finished}").format(
+        output=a.output, runs=st.runs, started=when(st.last_started),
+        finished=when(st.last_finished)), markup=False)
+    labels = {"written": _("written"), "unsafe": _("unsafe"), "failed": _("failed")}
+    width = max([8, *(len(v) for v in labels.values())])
+    for state, label in labels.items():
+        out.print(f"  {label:{width}s} {st.counts.get(state, 0)}", markup=False)
     for name, reason in st.failures[:SUMMARY_ROWS]:
-        out.print(f"  {name}: {reason}", markup=False)
+        out.print(f"  {name}: {translate(reason)}", markup=False)
     if st.renamed:
-        out.print(f"  neutral names ({len(st.renamed)}):")
+        out.print("  " + _("neutral names ({n}):").format(n=len(st.renamed)), markup=False)
         for name, dest in st.renamed[:SUMMARY_ROWS]:
             out.print(f"    {name} -> {dest}", markup=False)
         if len(st.renamed) > SUMMARY_ROWS:
-            out.print(f"    ... and {len(st.renamed) - SUMMARY_ROWS} more (see the report)")
+            out.print("    " + _("... and {n} more (see the report)").format(
+                n=len(st.renamed) - SUMMARY_ROWS), markup=False)
     return ExitCode.OK

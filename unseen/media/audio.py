@@ -20,6 +20,7 @@ from av.codec.context import Flags
 from numpy.typing import NDArray
 
 from unseen.errors import CorruptMediaError, OutputError, TooLargeError, UnsupportedFormatError
+from unseen.i18n import N_
 
 Samples = NDArray[np.float32]
 """``(channels, n)`` float32 samples, nominally in [-1, 1]."""
@@ -95,15 +96,16 @@ def read_audio(path: Path, max_seconds: float | None = None) -> AudioTrack:
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"cannot open the sound track: {_reason(exc)}") from exc
+        raise CorruptMediaError(N_("cannot open the sound track: {reason}").format(
+            reason=_reason(exc))) from exc
     try:
         stream = _pick_stream(container)
         if stream is None:
-            raise UnsupportedFormatError("the file has no sound track")
+            raise UnsupportedFormatError(N_("the file has no sound track"))
         cc = stream.codec_context
         rate = int(cc.sample_rate or 0)
         if rate <= 0 or cc.channels <= 0:
-            raise CorruptMediaError("the sound track declares no sample rate or channels")
+            raise CorruptMediaError(N_("the sound track declares no sample rate or channels"))
         layout = stream.layout.name if stream.layout else f"{cc.channels} channels"
         limit = min(max_seconds or MAX_AUDIO_SECONDS, MAX_AUDIO_SECONDS)
         # One float format for every input codec and for layout changes mid-stream.
@@ -128,7 +130,8 @@ def read_audio(path: Path, max_seconds: float | None = None) -> AudioTrack:
             if filled > limit * rate:
                 if max_seconds is not None:
                     break
-                raise TooLargeError(f"the sound track is longer than {limit / 3600:.0f} hours")
+                raise TooLargeError(N_("the sound track is longer than {hours} hours").format(
+                    hours=f"{limit / 3600:.0f}"))
         channels = len(stream.layout.channels) if stream.layout else cc.channels
         samples = (np.concatenate(chunks, axis=1) if chunks
                    else np.zeros((channels, 0), np.float32))
@@ -144,7 +147,8 @@ def _decoded(container: Any, stream: Any) -> Any:
     try:
         yield from container.decode(stream)
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"the sound track cannot be decoded: {_reason(exc)}") from exc
+        raise CorruptMediaError(N_("the sound track cannot be decoded: {reason}").format(
+            reason=_reason(exc))) from exc
 
 
 def _reason(exc: BaseException) -> str:
@@ -185,7 +189,8 @@ class AudioStreamWriter:
         try:
             stream: Any = container.add_stream(codec, rate=rate, layout=params.layout)
         except (av.error.FFmpegError, ValueError) as exc:
-            raise OutputError(f"cannot add a {codec} sound track: {_reason(exc)}") from exc
+            raise OutputError(N_("cannot add a {codec} sound track: {reason}").format(
+                codec=codec, reason=_reason(exc))) from exc
         per_channel = OPUS_BITRATE_PER_CHANNEL if codec == "libopus" else AAC_BITRATE_PER_CHANNEL
         stream.bit_rate = per_channel * params.channels
         stream.time_base = Fraction(1, rate)
@@ -265,7 +270,8 @@ class AudioStreamWriter:
         try:
             self._container.mux(packets)
         except av.error.FFmpegError as exc:
-            raise OutputError(f"cannot write the sound track: {_reason(exc)}") from exc
+            raise OutputError(N_("cannot write the sound track: {reason}").format(
+                reason=_reason(exc))) from exc
 
 
 def write_audio_file(path: Path, samples: Samples, params: AudioParams,
@@ -280,4 +286,5 @@ def write_audio_file(path: Path, samples: Samples, params: AudioParams,
             writer = AudioStreamWriter(out, params, samples)
             writer.close()
     except av.error.FFmpegError as exc:
-        raise OutputError(f"cannot write the sound file: {_reason(exc)}") from exc
+        raise OutputError(N_("cannot write the sound file: {reason}").format(
+            reason=_reason(exc))) from exc

@@ -17,6 +17,7 @@ from av.video.reformatter import ColorPrimaries, Colorspace, ColorTrc, VideoRefo
 from numpy.typing import NDArray
 
 from unseen.errors import UnsupportedFormatError
+from unseen.i18n import N_
 
 UNSPECIFIED = 2  # AVCOL_PRI/TRC/SPC_UNSPECIFIED
 HDR_TRANSFERS = {int(ColorTrc.SMPTE2084): "PQ", int(ColorTrc.ARIB_STD_B67): "HLG"}
@@ -101,7 +102,8 @@ class SdrConverter:
                                       dst_color_primaries=ColorPrimaries.BT709)
         except av.error.FFmpegError as exc:
             raise UnsupportedFormatError(
-                f"this HDR video cannot be converted to SDR ({exc.strerror or exc})") from exc
+                N_("this HDR video cannot be converted to SDR ({reason})").format(
+                    reason=exc.strerror or exc)) from exc
         return out.to_ndarray()
 
 

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from unseen.errors import CorruptMediaError, TooLargeError, UnseenError, UnsupportedFormatError
+from unseen.i18n import N_
 from unseen.media.atomic import atomic_output
 
 try:  # HEIC/HEIF support is a dependency, but keep a clear message if broken.
@@ -64,26 +65,30 @@ def read_photo(path: Path, max_megapixels: float = 250.0) -> Photo:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(path)
     except Image.DecompressionBombError as exc:
-        raise TooLargeError(f"declares a huge image size ({exc})") from exc
+        raise TooLargeError(N_("declares a huge image size ({reason})").format(
+            reason=exc)) from exc
     except Image.DecompressionBombWarning:
         im = None  # decided below from the declared size
     except UnidentifiedImageError as exc:
-        raise CorruptMediaError("not an image, or damaged beyond reading") from exc
+        raise CorruptMediaError(N_("not an image, or damaged beyond reading")) from exc
     except OSError as exc:
-        raise CorruptMediaError(f"cannot be read: {exc.strerror or exc}") from exc
+        raise CorruptMediaError(N_("cannot be read: {reason}").format(
+            reason=exc.strerror or exc)) from exc
     except Exception as exc:  # Pillow's parsers raise many types on damaged input
-        raise CorruptMediaError(f"damaged image header ({type(exc).__name__}: {exc})") from exc
+        raise CorruptMediaError(N_("damaged image header ({reason})").format(
+            reason=f"{type(exc).__name__}: {exc}")) from exc
     if im is None:
-        raise TooLargeError("declares a huge image size (decompression bomb?)")
+        raise TooLargeError(N_("declares a huge image size (decompression bomb?)"))
     with im:
         try:
             return _decode(im, max_megapixels)
         except (UnseenError, KeyboardInterrupt):
             raise
         except MemoryError as exc:
-            raise TooLargeError("needs more memory than this machine has") from exc
+            raise TooLargeError(N_("needs more memory than this machine has")) from exc
         except Exception as exc:  # a reader bug on hostile input is a per-file error
-            raise CorruptMediaError(f"damaged image data ({type(exc).__name__}: {exc})") from exc
+            raise CorruptMediaError(N_("damaged image data ({reason})").format(
+                reason=f"{type(exc).__name__}: {exc}")) from exc
 
 
 def _decode(im: Image.Image, max_megapixels: float) -> Photo:
@@ -93,23 +98,27 @@ def _decode(im: Image.Image, max_megapixels: float) -> Photo:
         # the photo; the secondary images are not carried over to the output.
         fmt = "JPEG"
     if fmt not in WRITABLE:
-        raise UnsupportedFormatError(f"{fmt} images are not supported yet")
+        raise UnsupportedFormatError(N_("{format} images are not supported yet").format(
+            format=fmt))
     w, h = im.size
     if w * h > max_megapixels * 1e6:
         raise TooLargeError(
-            f"is {w}x{h} pixels ({w * h / 1e6:.0f} MP), above the {max_megapixels:.0f} MP limit"
+            N_("is {width}x{height} pixels ({mp} MP), above the {limit} MP limit").format(
+                width=w, height=h, mp=f"{w * h / 1e6:.0f}", limit=f"{max_megapixels:.0f}")
         )
     n_frames = int(getattr(im, "n_frames", 1))
     if n_frames > 1 and fmt != "JPEG":
         raise UnsupportedFormatError(
-            f"holds {n_frames} frames (animated or multi-page {fmt}): not supported yet"
+            N_("holds {n} frames (animated or multi-page {format}): not supported "
+               "yet").format(n=n_frames, format=fmt)
         )
     icc = im.info.get("icc_profile")
     try:
         im.load()
         im = ImageOps.exif_transpose(im) or im
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise CorruptMediaError(f"truncated or damaged image data ({exc})") from exc
+        raise CorruptMediaError(N_("truncated or damaged image data ({reason})").format(
+            reason=exc)) from exc
     grayscale = im.mode in ("1", "L", "LA", "I", "I;16", "F")
     has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
     alpha = None

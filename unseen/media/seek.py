@@ -15,6 +15,7 @@ from pathlib import Path
 import av
 
 from unseen.errors import CorruptMediaError
+from unseen.i18n import N_
 from unseen.media.video import (
     VideoFrame,
     main_video_stream,
@@ -42,7 +43,8 @@ def frame_timestamps(path: Path) -> list[int] | None:
             if not packet.is_discard:  # e.g. before an MP4 edit list's start
                 pts.append(int(packet.pts))
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
+        raise CorruptMediaError(N_("the video cannot be read: {reason}").format(
+            reason=reason(exc))) from exc
     finally:
         container.close()
     pts.sort()

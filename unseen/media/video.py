@@ -25,6 +25,7 @@ from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 
 from unseen.errors import CorruptMediaError, OutputError, TooLargeError, UnsupportedFormatError
+from unseen.i18n import N_
 from unseen.media.colour import UNSPECIFIED, UNTAGGED, ColourTags, SdrConverter
 
 RGBFrame = NDArray[np.uint8]
@@ -206,8 +207,8 @@ def _quarter_turns(rotation: float) -> int:
 
 RAW_STREAM_FORMATS = {"h264": "H.264", "hevc": "H.265"}
 """FFmpeg's demuxers for raw elementary streams (no container, no timestamps)."""
-NO_FRAME_RATE = ("the raw video stream does not state its frame rate; give it with --fps "
-                 "(for example --fps 25)")
+NO_FRAME_RATE = N_("the raw video stream does not state its frame rate; give it with --fps "
+                   "(for example --fps 25)")
 
 
 def open_input(path: Path, fps: float | None = None) -> Any:
@@ -229,8 +230,8 @@ def open_input(path: Path, fps: float | None = None) -> Any:
         container.close()
         if sound:
             raise UnsupportedFormatError(
-                "an audio-only file (sound, no pictures): unseen anonymizes photos and videos")
-        raise UnsupportedFormatError("the file has no video stream")
+                N_("an audio-only file (sound, no pictures): unseen anonymizes photos and videos"))
+        raise UnsupportedFormatError(N_("the file has no video stream"))
     return container
 
 
@@ -259,7 +260,8 @@ def _open(path: Path, options: dict[str, str] | None = None) -> Any:
     try:
         return av.open(str(path), mode="r", options=options or {})
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"cannot open as video: {reason(exc)}") from exc
+        raise CorruptMediaError(N_("cannot open as video: {reason}").format(
+            reason=reason(exc))) from exc
 
 
 def reason(exc: BaseException) -> str:
@@ -275,7 +277,8 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
         stream = main_video_stream(container)
         cc = stream.codec_context
         if cc.width * cc.height > MAX_PIXELS_PER_FRAME:
-            raise TooLargeError(f"frames of {cc.width}x{cc.height} are too large")
+            raise TooLargeError(N_("frames of {width}x{height} are too large").format(
+                width=cc.width, height=cc.height))
         turns, mirrored = 0, False
         width, height = cc.width, cc.height
         colour = UNTAGGED
@@ -286,7 +289,8 @@ def probe_video(path: Path, fps: float | None = None) -> VideoInfo:
                 colour = ColourTags.of(frame)
                 break
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"cannot decode the first frame: {reason(exc)}") from exc
+            raise CorruptMediaError(N_("cannot decode the first frame: {reason}").format(
+                reason=reason(exc))) from exc
         sar = Fraction(stream.sample_aspect_ratio or cc.sample_aspect_ratio or 1)
         if sar <= 0:
             sar = Fraction(1)
@@ -332,7 +336,8 @@ def count_frames(path: Path) -> int:
         stream = main_video_stream(container)
         return sum(1 for p in container.demux(stream) if p.size)
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
+        raise CorruptMediaError(N_("the video cannot be read: {reason}").format(
+            reason=reason(exc))) from exc
     finally:
         container.close()
 
@@ -402,21 +407,24 @@ class VideoReader:
                     yield VideoFrame(index, pts, tb, frame, *turns, sdr=sdr)
                     index += 1
         except av.error.FFmpegError as exc:
-            raise CorruptMediaError(f"the video cannot be read: {reason(exc)}") from exc
+            raise CorruptMediaError(N_("the video cannot be read: {reason}").format(
+                reason=reason(exc))) from exc
         declared = int(stream.frames or 0)
         if self.limit is None and declared and index < declared - max(2, declared // 100):
             # A cut file whose index survived (MP4 with the index in front)
             # decodes without an error up to the cut: the index says more.
             raise CorruptMediaError(
-                f"the video cannot be decoded to the end: {index} of its {declared} frames "
-                "are in the file (cut short or damaged)")
+                N_("the video cannot be decoded to the end: {found} of its {declared} frames "
+                   "are in the file (cut short or damaged)").format(
+                       found=index, declared=declared))
 
 
 def _decode(stream: Any, packet: Any) -> list[Any]:
     try:
         return list(stream.codec_context.decode(packet))
     except av.error.FFmpegError as exc:
-        raise CorruptMediaError(f"video frame cannot be decoded: {reason(exc)}") from exc
+        raise CorruptMediaError(N_("video frame cannot be decoded: {reason}").format(
+            reason=reason(exc))) from exc
 
 
 @dataclass(frozen=True)
@@ -457,7 +465,8 @@ class VideoWriter:
             # bitexact: no "Lavf..." writing-application tag.
             self._out = av.open(str(path), mode="w", format=fmt, options={"fflags": "+bitexact"})
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(f"cannot create the video file: {reason(exc)}") from exc
+            raise OutputError(N_("cannot create the video file: {reason}").format(
+                reason=reason(exc))) from exc
         self._out.metadata.clear()
         codec = WEBM_VIDEO_CODEC if fmt == "webm" else "libx264"
         rate = frame_rate if frame_rate else Fraction(30)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from unseen.errors import IncompleteRedactionError, UnseenError, UnsupportedFormatError
+from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.metadata.base import (
     CATEGORIES,
@@ -42,21 +43,22 @@ REGISTRY: list[type[MetadataFormat]] = [JpegFormat, PngFormat, ContainerFormat, 
 def format_for(path: Path) -> MetadataFormat:
     """The handler for ``path``, chosen from its content (name only as a fallback)."""
     if not path.is_file():
-        raise UnseenError("is not a readable file")
+        raise UnseenError(N_("is not a readable file"))
     try:
         with open(path, "rb") as f:
             head = f.read(64)
     except OSError as exc:
-        raise UnseenError(f"cannot be read: {exc.strerror or exc}") from exc
+        raise UnseenError(N_("cannot be read: {reason}").format(
+            reason=exc.strerror or exc)) from exc
     kind = media_kind(path)
     if kind == "raw":
         raise UnsupportedFormatError(
-            "camera RAW files are not supported yet; export a JPEG or TIFF first"
+            N_("camera RAW files are not supported yet; export a JPEG or TIFF first")
         )
     for cls in REGISTRY:
         if cls.sniff(head, path):
             return cls()
-    raise UnsupportedFormatError("not a photo or video that unseen knows")
+    raise UnsupportedFormatError(N_("not a photo or video that unseen knows"))
 
 
 def inspect(path: str | Path, names: bool = False) -> list[MetadataFinding]:
@@ -83,7 +85,7 @@ def clean(src: str | Path, dest: str | Path) -> CleanResult:
     """
     src, dest = Path(src), Path(dest)
     if dest.exists() and dest.resolve() == src.resolve():
-        raise UnseenError("output would overwrite the input; choose another output")
+        raise UnseenError(N_("output would overwrite the input; choose another output"))
     result = format_for(src).remove(src, dest)
     check_output(dest)
     return result
@@ -96,11 +98,13 @@ def check_output(path: Path) -> None:
     except UnseenError as exc:
         path.unlink(missing_ok=True)
         raise IncompleteRedactionError(
-            f"the output could not be checked for metadata ({exc}); it was deleted"
+            N_("the output could not be checked for metadata ({reason}); it was "
+               "deleted").format(reason=exc)
         ) from exc
     if left:
         path.unlink(missing_ok=True)
         names = ", ".join(sorted({f"{f.name} ({f.category})" for f in left}))
         raise IncompleteRedactionError(
-            f"the output still carried metadata ({names}); it was deleted"
+            N_("the output still carried metadata ({fields}); it was deleted").format(
+                fields=names)
         )

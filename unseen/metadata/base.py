@@ -11,19 +11,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from unseen.i18n import N_
+
 Category = Literal["location", "time", "device", "person", "software", "hidden-image", "other"]
 
 CATEGORIES: tuple[Category, ...] = (
     "location", "time", "device", "person", "software", "hidden-image", "other",
 )
 CATEGORY_TITLES: dict[Category, str] = {
-    "location": "Location",
-    "time": "Time",
-    "device": "Device",
-    "person": "Person",
-    "software": "Software",
-    "hidden-image": "Hidden image",
-    "other": "Other metadata",
+    "location": N_("Location"),
+    "time": N_("Time"),
+    "device": N_("Device"),
+    "person": N_("Person"),
+    "software": N_("Software"),
+    "hidden-image": N_("Hidden image"),
+    "other": N_("Other metadata"),
 }
 MAX_VALUE_CHARS = 80
 

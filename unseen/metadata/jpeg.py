@@ -14,6 +14,7 @@ from typing import Literal
 from PIL import Image
 
 from unseen.errors import CorruptMediaError
+from unseen.i18n import N_
 from unseen.media.atomic import atomic_output
 from unseen.metadata.base import CleanResult, MetadataFinding, MetadataFormat, summarize
 from unseen.metadata.fields import (
@@ -51,18 +52,19 @@ class JpegLayout:
 def parse_jpeg(data: bytes) -> JpegLayout:
     """Split a JPEG into segments up to its first EOI; raise if it is broken."""
     if data[:2] != b"\xff\xd8":
-        raise CorruptMediaError("not a JPEG file")
+        raise CorruptMediaError(N_("not a JPEG file"))
     n, i = len(data), 2
     segs: list[Segment] = []
     while True:
         if i >= n:
-            raise CorruptMediaError("truncated JPEG (no end-of-image marker)")
+            raise CorruptMediaError(N_("truncated JPEG (no end-of-image marker)"))
         if data[i] != 0xFF:
-            raise CorruptMediaError(f"damaged JPEG (no marker at byte {i})")
+            raise CorruptMediaError(N_("damaged JPEG (no marker at byte {offset})").format(
+                offset=i))
         while i + 1 < n and data[i + 1] == 0xFF:  # fill bytes
             i += 1
         if i + 1 >= n:
-            raise CorruptMediaError("truncated JPEG (no end-of-image marker)")
+            raise CorruptMediaError(N_("truncated JPEG (no end-of-image marker)"))
         marker = data[i + 1]
         if marker == EOI:
             return JpegLayout(segs, i + 2)
@@ -71,10 +73,10 @@ def parse_jpeg(data: bytes) -> JpegLayout:
             i += 2
             continue
         if i + 4 > n:
-            raise CorruptMediaError("truncated JPEG segment")
+            raise CorruptMediaError(N_("truncated JPEG segment"))
         length = int.from_bytes(data[i + 2 : i + 4], "big")
         if length < 2 or i + 2 + length > n:
-            raise CorruptMediaError("truncated or damaged JPEG segment")
+            raise CorruptMediaError(N_("truncated or damaged JPEG segment"))
         payload = data[i + 4 : i + 2 + length]
         end = i + 2 + length
         if marker == SOS:
@@ -89,7 +91,7 @@ def _scan_end(data: bytes, j: int) -> int:
     while True:
         j = data.find(b"\xff", j)
         if j < 0 or j + 1 >= n:
-            raise CorruptMediaError("truncated JPEG (scan data runs to the end)")
+            raise CorruptMediaError(N_("truncated JPEG (scan data runs to the end)"))
         nxt = data[j + 1]
         if nxt == 0x00 or 0xD0 <= nxt <= 0xD7:
             j += 2
@@ -219,11 +221,12 @@ class JpegFormat(MetadataFormat):
         parts.append(b"\xff\xd9")
         with atomic_output(dest) as tmp:
             tmp.write_bytes(b"".join(parts))
-        notes = ["JPEG segments removed; image data copied unchanged"]
+        notes = [N_("JPEG segments removed; image data copied unchanged")]
         turn = _orientation(layout)
         if turn not in (0, 1):
-            notes.append(f"EXIF orientation {turn} dropped with the EXIF block: viewers will "
-                         "show the picture rotated or mirrored (plain `unseen` writes it upright)")
+            notes.append(N_("EXIF orientation {turn} dropped with the EXIF block: viewers "
+                            "will show the picture rotated or mirrored (plain `unseen` writes "
+                            "it upright)").format(turn=turn))
         return CleanResult(str(src), str(dest), "lossless", removed, notes)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from unseen.errors import CorruptMediaError, UnsupportedFormatError
+from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.media.atomic import atomic_output
 from unseen.media.image import HEIF_AVAILABLE, encode_photo, read_photo
@@ -34,9 +35,9 @@ def _open(path: Path) -> Image.Image:
             warnings.simplefilter("ignore")
             return Image.open(path)
     except UnidentifiedImageError as exc:
-        raise CorruptMediaError("not an image, or damaged beyond reading") from exc
+        raise CorruptMediaError(N_("not an image, or damaged beyond reading")) from exc
     except (OSError, Image.DecompressionBombError) as exc:
-        raise CorruptMediaError(f"cannot be read: {exc}") from exc
+        raise CorruptMediaError(N_("cannot be read: {reason}").format(reason=exc)) from exc
 
 
 class PillowImageFormat(MetadataFormat):
@@ -78,7 +79,7 @@ class PillowImageFormat(MetadataFormat):
     def remove(self, src: Path, dest: Path) -> CleanResult:
         kind = media_kind(src)
         if kind == "gif":
-            raise UnsupportedFormatError("GIF images are not supported yet")
+            raise UnsupportedFormatError(N_("GIF images are not supported yet"))
         removed = self.find(src)
         photo = read_photo(src)
         data = encode_photo(photo)
@@ -92,13 +93,14 @@ class PillowImageFormat(MetadataFormat):
 
 def _heif_findings(path: Path) -> list[MetadataFinding]:
     if not HEIF_AVAILABLE:  # pragma: no cover
-        raise UnsupportedFormatError("HEIC/HEIF support (pillow-heif) is not installed")
+        raise UnsupportedFormatError(N_("HEIC/HEIF support (pillow-heif) is not installed"))
     import pillow_heif
 
     try:
         heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
     except (ValueError, RuntimeError, OSError) as exc:
-        raise CorruptMediaError(f"cannot be read as HEIF: {exc}") from exc
+        raise CorruptMediaError(N_("cannot be read as HEIF: {reason}").format(
+            reason=exc)) from exc
     out: list[MetadataFinding] = []
     if len(heif) > 1:
         out.append(MetadataFinding("hidden-image", "more top-level images", "HEIF",

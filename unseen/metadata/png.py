@@ -10,6 +10,7 @@ import zlib
 from pathlib import Path
 
 from unseen.errors import CorruptMediaError
+from unseen.i18n import N_
 from unseen.media.atomic import atomic_output
 from unseen.metadata.base import Category, CleanResult, MetadataFinding, MetadataFormat, summarize
 from unseen.metadata.fields import exif_bytes_findings, icc_findings, xmp_findings
@@ -26,19 +27,19 @@ _TEXT_CATEGORY: dict[str, Category] = {
 def parse_png(data: bytes) -> tuple[list[tuple[bytes, int, int]], int]:
     """Chunks as (type, start, end) and the offset after IEND."""
     if not data.startswith(SIGNATURE):
-        raise CorruptMediaError("not a PNG file")
+        raise CorruptMediaError(N_("not a PNG file"))
     i, chunks = 8, []
     while i + 12 <= len(data):
         size = int.from_bytes(data[i : i + 4], "big")
         ctype = data[i + 4 : i + 8]
         end = i + 12 + size
         if end > len(data):
-            raise CorruptMediaError("truncated PNG chunk")
+            raise CorruptMediaError(N_("truncated PNG chunk"))
         chunks.append((ctype, i, end))
         i = end
         if ctype == b"IEND":
             return chunks, i
-    raise CorruptMediaError("truncated PNG (no IEND chunk)")
+    raise CorruptMediaError(N_("truncated PNG (no IEND chunk)"))
 
 
 def _text(ctype: bytes, body: bytes) -> tuple[str, bytes]:
@@ -135,9 +136,9 @@ class PngFormat(MetadataFormat):
         parts = [SIGNATURE] + [data[s:e] for ctype, s, e in chunks if ctype in KEEP]
         notes = ["PNG metadata chunks removed; image data copied unchanged"]
         if any(f.name == "animation frames" for f in removed):
-            notes.append("APNG animation removed: only the first frame is kept")
+            notes.append(N_("APNG animation removed: only the first frame is kept"))
         if any(c == b"iCCP" for c, _, _ in chunks):
-            notes.append("embedded colour profile removed: colours may shift slightly")
+            notes.append(N_("embedded colour profile removed: colours may shift slightly"))
         with atomic_output(dest) as tmp:
             tmp.write_bytes(b"".join(parts))
         return CleanResult(str(src), str(dest), "lossless", removed, notes)

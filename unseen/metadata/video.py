@@ -15,6 +15,7 @@ from typing import BinaryIO
 import av
 
 from unseen.errors import CorruptMediaError, UnsupportedFormatError
+from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.media.atomic import atomic_output
 from unseen.metadata.base import Category, CleanResult, MetadataFinding, MetadataFormat, summarize
@@ -136,7 +137,8 @@ class ContainerFormat(MetadataFormat):
         try:
             container = av.open(str(path))
         except (av.error.FFmpegError, OSError) as exc:
-            raise CorruptMediaError(f"cannot be read as video: {exc}") from exc
+            raise CorruptMediaError(N_("cannot be read as video: {reason}").format(
+                reason=exc)) from exc
         out: list[MetadataFinding] = []
         codecs: list[bytes] = []
         with container:
@@ -157,12 +159,13 @@ class ContainerFormat(MetadataFormat):
         try:
             inp = av.open(str(src))
         except (av.error.FFmpegError, OSError) as exc:
-            raise CorruptMediaError(f"cannot be read as video: {exc}") from exc
+            raise CorruptMediaError(N_("cannot be read as video: {reason}").format(
+                reason=exc)) from exc
         with inp, atomic_output(dest) as tmp:
             keep = [s for s in inp.streams
                     if s.type in ("video", "audio") and not _attached_pic(s)]
             if not keep:
-                raise UnsupportedFormatError("has no audio or video stream to keep")
+                raise UnsupportedFormatError(N_("has no audio or video stream to keep"))
             dropped = len(inp.streams) - len(keep)
             options = {"fflags": "+bitexact"}
             if fmt in ("mp4", "mov"):
@@ -183,7 +186,8 @@ class ContainerFormat(MetadataFormat):
                 _blank_udta(tmp)
         notes = ["remuxed without re-encoding; all container and stream tags dropped"]
         if dropped:
-            notes.append(f"{dropped} data/subtitle/attachment stream(s) dropped")
+            notes.append(N_("{n} data/subtitle/attachment stream(s) dropped").format(
+                n=dropped))
         return CleanResult(str(src), str(dest), "remux", removed, notes)
 
 
@@ -220,8 +224,8 @@ def _remux_format(path: Path) -> str:
     if _is_iso(path):
         return "mov"
     raise UnsupportedFormatError(
-        "cleaning this video container is not supported yet (MP4, MOV, MKV and WebM are); "
-        "convert it to MP4 first"
+        N_("cleaning this video container is not supported yet (MP4, MOV, MKV and WebM are); "
+        "convert it to MP4 first")
     )
 
 

@@ -21,6 +21,7 @@ from unseen.detect.models import build_detector
 from unseen.detect.multiscale import MultiScaleDetector
 from unseen.detections import Detections
 from unseen.errors import OutputError, UnseenError, UnsupportedFormatError
+from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.redact import WEAK_METHOD_WARNING, RedactionPlan, RedactionStyle, apply_plan
 from unseen.report import FileResult
@@ -36,8 +37,8 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger("unseen")
 
-VIDEO_BODIES = ("in videos, bodies are covered below detected faces only "
-                "(the person model does not run on video frames yet)")
+VIDEO_BODIES = N_("in videos, bodies are covered below detected faces only "
+                  "(the person model does not run on video frames yet)")
 
 
 def unexpected_error(exc: BaseException) -> str:
@@ -45,7 +46,8 @@ def unexpected_error(exc: BaseException) -> str:
     debug log only)."""
     detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
     what = type(exc).__name__ + (f": {detail}" if detail else "")
-    return f"could not be processed (unexpected error, {what}); run with --debug for details"
+    return N_("could not be processed (unexpected error, {what}); run with --debug for "
+              "details").format(what=what)
 
 
 class Anonymizer:
@@ -191,22 +193,22 @@ class Anonymizer:
         progress: VideoProgressCallback | None = None,
     ) -> None:
         if not source.is_file():
-            raise UnseenError("is not a readable file")
+            raise UnseenError(N_("is not a readable file"))
         if dest.exists() and dest.resolve() == source.resolve():
-            raise OutputError("output would overwrite the input; choose another output folder")
+            raise OutputError(N_("output would overwrite the input; choose another output folder"))
         kind = media_kind(source)
         result.kind = kind
         if kind == "gif":
-            raise UnsupportedFormatError("GIF images are not supported yet")
+            raise UnsupportedFormatError(N_("GIF images are not supported yet"))
         if kind == "raw":
             raise UnsupportedFormatError(
-                "camera RAW files are not supported yet; export a JPEG or TIFF first"
+                N_("camera RAW files are not supported yet; export a JPEG or TIFF first")
             )
         if kind == "video":
             self._video(source, dest, result, progress)
             return
         if kind != "photo":
-            raise UnsupportedFormatError("not a photo or video that unseen knows")
+            raise UnsupportedFormatError(N_("not a photo or video that unseen knows"))
         from unseen.pipeline.photo import anonymize_photo
 
         anonymize_photo(self, source, dest, result)
@@ -249,4 +251,4 @@ def _failed(result: FileResult, reason: str, source: Path) -> None:
 
 def _check_pixels(pixels: NDArray[np.uint8]) -> None:
     if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
-        raise UnseenError("expected an RGB uint8 image of shape (H, W, 3)")
+        raise UnseenError(N_("expected an RGB uint8 image of shape (H, W, 3)"))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from unseen.deliver import DeliveryPolicy, deliver_photo
+from unseen.i18n import N_
 from unseen.media.image import read_photo
 from unseen.redact import WEAK_METHOD_WARNING, RedactionStyle
 from unseen.report import FileResult
@@ -17,7 +18,7 @@ from unseen.report import FileResult
 if TYPE_CHECKING:
     from unseen.pipeline import Anonymizer
 
-BODY_WITHOUT_SEGMENTER = (
+BODY_WITHOUT_SEGMENTER = N_(
     "bodies were covered below detected faces only: install the person model "
     "(pip install --no-deps mediapipe==0.10.21) to cover people whose face is not seen"
 )

@@ -26,6 +26,7 @@ from unseen.detect.multiscale import MultiScaleDetector, Pass
 from unseen.detect.speech import SpeechDetector
 from unseen.detections import Detections
 from unseen.errors import CorruptMediaError, IncompleteRedactionError
+from unseen.i18n import N_
 from unseen.media.atomic import atomic_output
 from unseen.media.audio import AudioParams, AudioStreamWriter, has_audio, read_audio
 from unseen.media.video import (
@@ -54,8 +55,9 @@ ProgressCallback = Callable[["VideoProgress"], None]
 PARTIAL_MARK = ".PARTIAL"
 CHEAP, UPSCALED = "centerface-cheap", "centerface-2x"  # extra sessions
 CUT_THUMB = (64, 36)  # scene-cut histograms need no more
-TIMESTAMPS_REBUILT = ("the frame timestamps were out of display order (a stream copied into "
-                      "the container without its timestamps); they were rebuilt in display order")
+TIMESTAMPS_REBUILT = N_("the frame timestamps were out of display order (a stream copied "
+                        "into the container without its timestamps); they were rebuilt in "
+                        "display order")
 
 
 class FrameJudge(Protocol):
@@ -287,12 +289,12 @@ class VideoRedactor:
                     i = item.index
                     if item.pts != timeline.pts[i]:
                         raise IncompleteRedactionError(
-                            "the video decoded differently the second time; nothing was written"
+                            N_("the video decoded differently the second time; nothing was written")
                         )
                     original = item.rgb()
                     if original.shape[:2] != (info.height, info.width):
                         raise IncompleteRedactionError(
-                            "the frame size changes inside the video; this is not supported"
+                            N_("the frame size changes inside the video; this is not supported")
                         )
                     regions = self.regions(timeline, i, info.width, info.height)
                     pixels = self.redact(original, regions, timeline.fill.get(i))
@@ -347,28 +349,33 @@ class VideoRedactor:
         warnings = sound_warnings(bool(info.audio_codec), self.settings.audio)
         if info.colour.hdr:
             warnings.append(
-                f"HDR video ({info.colour.hdr}) was converted to SDR BT.709 (tone-mapped, "
-                "8-bit) for detection and output")
+                N_("HDR video ({kind}) was converted to SDR BT.709 (tone-mapped, 8-bit) for "
+                   "detection and output").format(kind=info.colour.hdr))
         if info.raw_stream:
-            warnings.append(
-                f"a raw {info.raw_stream} stream without a container: timed at "
-                f"{float(info.frame_rate or 0):g} frames/s "
-                f"({'as the stream states' if info.stream_rate else '--fps'}), written as MP4")
+            timed = (N_("a raw {codec} stream without a container: timed at {rate} frames/s "
+                        "(as the stream states), written as MP4") if info.stream_rate else
+                     N_("a raw {codec} stream without a container: timed at {rate} frames/s "
+                        "(--fps), written as MP4"))
+            warnings.append(timed.format(codec=info.raw_stream,
+                                         rate=f"{float(info.frame_rate or 0):g}"))
         if info.other_streams:
-            warnings.append(f"{info.other_streams} subtitle/data/attachment stream(s) removed")
+            warnings.append(N_("{n} subtitle/data/attachment stream(s) removed").format(
+                n=info.other_streams))
         if info.other_videos:
-            warnings.append(f"{info.other_videos} more video stream(s) (another angle, a preview "
-                            "or a cover picture) removed; only the main video is written")
+            warnings.append(N_("{n} more video stream(s) (another angle, a preview or a cover "
+                               "picture) removed; only the main video is written").format(
+                                   n=info.other_videos))
         if display_timestamps(timeline.pts) != timeline.pts:
             warnings.append(TIMESTAMPS_REBUILT)
         if timeline.error:
             dest = dest.with_name(dest.stem + PARTIAL_MARK + dest.suffix)
             warnings.append(
-                f"PARTIAL: the video is damaged after frame {timeline.frames} "
-                f"({timeline.error}); only the frames before it were written"
+                N_("PARTIAL: the video is damaged after frame {frame} ({reason}); only the "
+                   "frames before it were written").format(
+                       frame=timeline.frames, reason=timeline.error)
             )
         if timeline.frames == 0:
-            raise CorruptMediaError("the video has no decodable frames")
+            raise CorruptMediaError(N_("the video has no decodable frames"))
         return dest, info, timeline, warnings
 
 
@@ -377,15 +384,15 @@ def sound_warnings(has_sound: bool, mode: str) -> list[str]:
     if not has_sound:
         return []
     if mode == "keep":
-        return ["the sound track was kept untouched: voices can identify people "
-                "(--audio mute-speech or disguise keeps the sound without them)"]
+        return [N_("the sound track was kept untouched: voices can identify people "
+                   "(--audio mute-speech or disguise keeps the sound without them)")]
     if mode == "mute-speech":
-        return ["speech was muted in the sound track; the rest of the sound was kept"]
+        return [N_("speech was muted in the sound track; the rest of the sound was kept")]
     if mode == "disguise":
-        return ["every voice in the sound track was disguised (words kept, voices changed)",
-                DISGUISE_WARNING]
-    return ["the sound track was removed (--audio mute-speech or disguise keeps the sound "
-            "without the voices)"]
+        return [N_("every voice in the sound track was disguised (words kept, voices "
+                   "changed)"), DISGUISE_WARNING]
+    return [N_("the sound track was removed (--audio mute-speech or disguise keeps the sound "
+               "without the voices)")]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from unseen.detect.models import load_model
 from unseen.detect.multiscale import MultiScaleDetector, Pass
 from unseen.detections import Detections
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 from unseen.settings import VerifyMode
 from unseen.verify.verdict import Finding, Verdict
 
@@ -172,8 +173,9 @@ class Adversary:
         verdict = Verdict(mode=self.mode)
         if original is not None and original.shape != output.shape:
             raise UnseenError(
-                f"the output is {output.shape[1]}x{output.shape[0]} but the original is "
-                f"{original.shape[1]}x{original.shape[0]}; cannot compare them"
+                N_("the output is {output} but the original is {original}; cannot compare "
+                   "them").format(output=f"{output.shape[1]}x{output.shape[0]}",
+                                  original=f"{original.shape[1]}x{original.shape[0]}")
             )
         t0 = time.perf_counter()
         if redacted is None and original is not None:
@@ -229,18 +231,23 @@ class Adversary:
                 if dist >= null - NULL_MARGIN:
                     verdict.add(Finding(
                         "reidentified", "note",
-                        f"face {number} at {cx:.0f},{cy:.0f} ({size:.0f} px): distance {dist:.2f}, "
-                        f"but a featureless face there scores {null:.2f} too: what is left "
-                        "around the cover (or too little detail) is not the face; "
-                        "--cover head covers hair and ears",
+                        N_("face {number} at {where} ({size} px): distance {distance}, but a "
+                           "featureless face there scores {null} too: what is left around the "
+                           "cover (or too little detail) is not the face; --cover head covers "
+                           "hair and ears").format(
+                               number=number, where=f"{cx:.0f},{cy:.0f}", size=f"{size:.0f}",
+                               distance=f"{dist:.2f}", null=f"{null:.2f}"),
                         box, size, dist,
                     ))
                     continue
                 verdict.add(Finding(
                     "reidentified", "unsafe",
-                    f"face {number} at {cx:.0f},{cy:.0f} ({size:.0f} px): still matches the "
-                    f"original person (distance {dist:.2f} < {SAME_PERSON_DISTANCE}; a "
-                    f"featureless face there scores {null:.2f})",
+                    N_("face {number} at {where} ({size} px): still matches the original "
+                       "person (distance {distance} < {limit}; a featureless face there "
+                       "scores {null})").format(
+                           number=number, where=f"{cx:.0f},{cy:.0f}", size=f"{size:.0f}",
+                           distance=f"{dist:.2f}", limit=SAME_PERSON_DISTANCE,
+                           null=f"{null:.2f}"),
                     box, size, dist,
                 ))
 
@@ -401,15 +408,20 @@ def _detection_finding(face: Face, redacted: NDArray[np.bool_] | None) -> Findin
         part = redacted[b:d, a:c]
         if part.size and float(part.mean()) >= COVERED_FRACTION:
             return Finding("detected", "note",
-                           f"a face shape at {cx:.0f},{cy:.0f} ({size:.0f} px) is still "
-                           f"detected inside a redacted region ({who})",
+                           N_("a face shape at {where} ({size} px) is still detected inside "
+                              "a redacted region ({detectors})").format(
+                                  where=f"{cx:.0f},{cy:.0f}", size=f"{size:.0f}",
+                                  detectors=who),
                            face.box, size, detectors=face.detectors)
     if size < MIN_DETECTED_FACE_PX:
         return Finding("detected", "note",
-                       f"a possible face at {cx:.0f},{cy:.0f} ({size:.0f} px) is too small "
-                       f"to count ({who})", face.box, size, detectors=face.detectors)
+                       N_("a possible face at {where} ({size} px) is too small to count "
+                          "({detectors})").format(where=f"{cx:.0f},{cy:.0f}",
+                                                  size=f"{size:.0f}", detectors=who),
+                       face.box, size, detectors=face.detectors)
     return Finding("detected", "unsafe",
-                   f"a face at {cx:.0f},{cy:.0f} ({size:.0f} px) is still detectable ({who})",
+                   N_("a face at {where} ({size} px) is still detectable ({detectors})").format(
+                       where=f"{cx:.0f},{cy:.0f}", size=f"{size:.0f}", detectors=who),
                    face.box, size, detectors=face.detectors)
 
 

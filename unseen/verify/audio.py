@@ -23,6 +23,7 @@ from unseen.detect.speech import (
     to_mono_16k,
     total_seconds,
 )
+from unseen.i18n import N_
 
 JUDGE_SPEECH = SpeechSettings(threshold=0.5, min_speech=0.25, min_silence=0.1, pad=0.0)
 """What the judge calls speech: Silero's defaults. Tolerance for ``mute-speech``:
@@ -87,15 +88,17 @@ class AudioJudge:
         """
         if mode == "drop":
             if output is not None and np.asarray(output).size:
-                return AudioVerdict(False, mode, ("the sound was to be dropped but is there",))
-            return AudioVerdict(True, mode, notes=("no sound",))
+                return AudioVerdict(False, mode, (N_("the sound was to be dropped but is "
+                                                     "there"),))
+            return AudioVerdict(True, mode, notes=(N_("no sound"),))
         if output is None:
-            return AudioVerdict(True, mode, notes=("no sound",))
+            return AudioVerdict(True, mode, notes=(N_("no sound"),))
         out16 = to_mono_16k(output, sample_rate)
         if mode == "keep":
             speech = total_seconds(self.detector.segments(out16, SAMPLE_RATE, JUDGE_SPEECH))
             return AudioVerdict(True, mode, notes=(
-                f"sound kept untouched ({speech:.1f} s of speech: voices can identify people)",),
+                N_("sound kept untouched ({seconds} s of speech: voices can identify "
+                   "people)").format(seconds=f"{speech:.1f}"),),
                 numbers={"speech_seconds": speech})
         orig16 = None if original is None else to_mono_16k(original, original_rate or sample_rate)
         if mode == "mute-speech":
@@ -114,13 +117,16 @@ class AudioJudge:
         if orig16 is not None:
             before = total_seconds(self.detector.segments(orig16, SAMPLE_RATE, JUDGE_SPEECH))
             numbers["speech_seconds_original"] = before
-            notes.append(f"{before:.1f} s of speech in the original")
+            notes.append(N_("{seconds} s of speech in the original").format(
+                seconds=f"{before:.1f}"))
         if segments:
             first = segments[0][0] - offset
             return AudioVerdict(False, "mute-speech", (
-                f"speech is still audible: {len(segments)} stretch(es), {left:.1f} s in all, "
-                f"the first at {max(first, 0.0):.1f} s",), tuple(notes), numbers)
-        notes.append("no speech found in the output")
+                N_("speech is still audible: {n} stretch(es), {seconds} s in all, the first "
+                   "at {first} s").format(n=len(segments), seconds=f"{left:.1f}",
+                                          first=f"{max(first, 0.0):.1f}"),),
+                tuple(notes), numbers)
+        notes.append(N_("no speech found in the output"))
         return AudioVerdict(True, "mute-speech", (), tuple(notes), numbers)
 
     def judge_disguised(self, out16: NDArray[np.float32], orig16: NDArray[np.float32] | None,
@@ -134,13 +140,14 @@ class AudioJudge:
         """
         if orig16 is None:
             return AudioVerdict(False, "disguise", (
-                "the disguised voice cannot be compared without the original",))
+                N_("the disguised voice cannot be compared without the original"),))
         segments = self.detector.segments(orig16, SAMPLE_RATE, JUDGE_SPEECH)
         speech = total_seconds(segments)
         numbers: dict[str, float] = {"speech_seconds": speech}
         if speech < MIN_SPEECH_TO_COMPARE:
             return AudioVerdict(True, "disguise", notes=(
-                f"too little speech to compare ({speech:.1f} s)",), numbers=numbers)
+                N_("too little speech to compare ({seconds} s)").format(
+                    seconds=f"{speech:.1f}"),), numbers=numbers)
         shift = round(offset * SAMPLE_RATE)
         aligned = _aligned(out16, shift, len(orig16))
         enc = self.encoder
@@ -165,11 +172,15 @@ class AudioJudge:
                         "match_threshold": SPEAKER_MATCH})
         if worst >= SPEAKER_MATCH:
             return AudioVerdict(False, "disguise", (
-                f"the disguised voice still matches the original speaker "
-                f"(similarity {worst:.2f}, match at {SPEAKER_MATCH:.2f})",), numbers=numbers)
+                N_("the disguised voice still matches the original speaker (similarity "
+                   "{similarity}, match at {limit})").format(
+                       similarity=f"{worst:.2f}", limit=f"{SPEAKER_MATCH:.2f}"),),
+                numbers=numbers)
         return AudioVerdict(True, "disguise", notes=(
-            f"voice not linked to the original (similarity {worst:.2f} < {SPEAKER_MATCH:.2f}, "
-            f"{speech:.1f} s of speech)",), numbers=numbers)
+            N_("voice not linked to the original (similarity {similarity} < {limit}, "
+               "{seconds} s of speech)").format(similarity=f"{worst:.2f}",
+                                                limit=f"{SPEAKER_MATCH:.2f}",
+                                                seconds=f"{speech:.1f}"),), numbers=numbers)
 
 
 def _aligned(x: NDArray[np.float32], shift: int, length: int) -> NDArray[np.float32]:

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from unseen.detections import Detections
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.media.audio import has_audio
 from unseen.media.image import read_photo
@@ -74,7 +75,8 @@ def check_video(
         fa = next(origs, None) if origs is not None else None
         if origs is not None and fa is None:
             verdict.add(Finding("unchecked", "unsafe",
-                                f"the output has more frames than the original ({fb.index + 1}+)"))
+                                N_("the output has more frames than the original "
+                                   "({count}+)").format(count=fb.index + 1)))
             break
         total += 1
         if wanted is not None and fb.index not in wanted:
@@ -89,7 +91,8 @@ def check_video(
         )
         checked += 1
         for f in one.findings:
-            verdict.add(replace(f, message=f"frame {fb.index:,}: {f.message}", frame=fb.index))
+            verdict.add(replace(f, message=N_("frame {frame}: {message}").format(
+                frame=f"{fb.index:,}", message=f.message), frame=fb.index))
         verdict.faces_checked += one.faces_checked
         verdict.faces_skipped += one.faces_skipped
         verdict.distances += one.distances
@@ -97,10 +100,12 @@ def check_video(
             verdict.seconds[k] = verdict.seconds.get(k, 0.0) + v
     if origs is not None and next(origs, None) is not None:
         verdict.add(Finding("unchecked", "unsafe",
-                            f"the output has fewer frames ({total}) than the original"))
+                            N_("the output has fewer frames ({count}) than the "
+                               "original").format(count=total)))
     if checked < total:
         verdict.add(Finding("unchecked", "note",
-                            f"{checked} of {total} frames checked for faces"))
+                            N_("{checked} of {total} frames checked for faces").format(
+                                checked=checked, total=total)))
     verdict.seconds["frames_checked"] = float(checked)
     if metadata:
         check_metadata(output, verdict)
@@ -114,11 +119,13 @@ def check_metadata(path: Path, verdict: Verdict) -> None:
     try:
         found = inspect(path)
     except UnseenError as exc:
-        verdict.add(Finding("unchecked", "unsafe", f"metadata: could not be checked ({exc})"))
+        verdict.add(Finding("unchecked", "unsafe",
+                            N_("metadata: could not be checked ({reason})").format(reason=exc)))
         return
     for f in found:
         verdict.add(Finding("metadata", "unsafe",
-                            f"metadata: {f.name} ({f.category}) found in {f.where}"))
+                            N_("metadata: {field} ({category}) found in {where}").format(
+                                field=f.name, category=f.category, where=f.where)))
     verdict.seconds["metadata"] = time.perf_counter() - t
 
 
@@ -138,9 +145,10 @@ def check_files(adversary: Adversary, output: Path, original: Path | None = None
             heard = judge_files(audio_judge, "disguise" if original is not None else "keep",
                                 output, original)
             for reason in heard.reasons:
-                verdict.add(Finding("sound", "unsafe", f"sound: {reason}"))
+                verdict.add(Finding("sound", "unsafe",
+                                    N_("sound: {message}").format(message=reason)))
             for note in heard.notes:
-                verdict.add(Finding("sound", "note", f"sound: {note}"))
+                verdict.add(Finding("sound", "note", N_("sound: {message}").format(message=note)))
         return verdict
     out = read_photo(output).pixels
     orig = read_photo(original).pixels if original is not None else None

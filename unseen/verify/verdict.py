@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from unseen.i18n import N_
 from unseen.settings import VerifyMode
 
 FindingKind = Literal["detected", "reidentified", "metadata", "unchecked", "sound", "plate"]
@@ -86,15 +87,19 @@ class Verdict:
         """One line on the re-identification: how many faces were compared
         with the original person, and whether any still matches."""
         if not self.faces_checked and not self.faces_skipped:
-            return "no face of the original was compared with the output"
+            return N_("no face of the original was compared with the output")
         n = self.matches
-        result = ("no match" if n == 0
-                  else f"{n} still match{'es' if n == 1 else ''} the original person")
-        line = f"{self.faces_checked} face(s) compared with the original person: {result}"
+        result = (N_("no match") if n == 0 else
+                  N_("1 still matches the original person") if n == 1 else
+                  N_("{n} still match the original person").format(n=n))
+        line = N_("{n} face(s) compared with the original person: {result}").format(
+            n=self.faces_checked, result=result)
         if self.faces_skipped:
-            line += f"; {self.faces_skipped} too small or over the budget to compare"
+            line += "; " + N_("{n} too small or over the budget to compare").format(
+                n=self.faces_skipped)
         if self.distances:
-            line += f"; closest distance {min(self.distances):.2f}"
+            line += "; " + N_("closest distance {distance}").format(
+                distance=f"{min(self.distances):.2f}")
         return line
 
     def to_dict(self) -> dict[str, object]:

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unseen.detections import Detections
+from unseen.i18n import N_
 from unseen.redact import RedactionStyle
 from unseen.track import FaceTimeline, Track
 from unseen.verify.adversary import REID_MIN_SCORE, Adversary
@@ -123,7 +124,8 @@ class VideoJudge:
             faces = Detections.from_boxes(np.stack([b for _, b in self._reid[index]]))
         one = self.adversary.check(redacted, original, self._plan(covered).mask(h, w), faces,
                                    video=True)
-        found = [replace(f, message=f"frame {index:,}: {f.message}", frame=index)
+        found = [replace(f, message=N_("frame {frame}: {message}").format(
+                     frame=f"{index:,}", message=f.message), frame=index)
                  for f in one.findings]
         before = self._findings.get(index, [])
         if rounds:
@@ -175,8 +177,8 @@ class VideoJudge:
         if v.repaired:
             v.findings.append(Finding(
                 "detected", "note",
-                f"{len(v.repaired)} face(s) the adversary found were covered for "
-                f"{self.window} frames either side and judged again"))
+                N_("{n} face(s) the adversary found were covered for {frames} frames either "
+                   "side and judged again").format(n=len(v.repaired), frames=self.window)))
         tl = self.timeline
         # What pass 2 wrote: the decoded timestamps, rebuilt in display order
         # where they were out of it (unseen.media.video.display_timestamps).
@@ -188,13 +190,15 @@ class VideoJudge:
             count += 1
             if i >= tl.frames:
                 v.add(Finding("unchecked", "unsafe",
-                              f"the written file has more frames than the original ({i + 1}+)"))
+                              N_("the written file has more frames than the original "
+                                 "({count}+)").format(count=i + 1)))
                 break
             # The container may store time in coarser ticks (Matroska: 1 ms).
             if abs(fb.pts * fb.time_base - want[i] * tl.time_base) > max(fb.time_base,
                                                                          tl.time_base):
                 v.add(Finding("unchecked", "unsafe",
-                              f"frame {i:,}: written with another timestamp than the original"))
+                              N_("frame {frame}: written with another timestamp than the "
+                                 "original").format(frame=f"{i:,}")))
                 break
             mark = self._marks.get(i)
             if mark is None and not self._fill:
