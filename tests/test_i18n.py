@@ -1,0 +1,264 @@
+"""The languages: every message has a translation in every shipped language, the
+translations keep the English placeholders, the shipped .mo files are the .po
+files compiled, and the command line speaks the language the system (or
+UNSEEN_LANG, or --lang) asks for."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from unseen import i18n
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = [code for code in i18n.LANGUAGES if code != i18n.SOURCE_LANGUAGE]
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+DAMAGED_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF"  # a JPEG cut short inside its first segment
+
+
+def _template() -> Catalog:
+    """The messages of the source as it is now, extracted the way scripts/i18n.sh does."""
+    with open(ROOT / "babel.cfg", encoding="utf-8") as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    catalog = Catalog()
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(ROOT), method_map, options_map
+    ):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return catalog
+
+
+@pytest.fixture(scope="module")
+def template() -> Catalog:
+    found = _template()
+    assert len(found) > 200, "the extraction found almost nothing: is babel.cfg right?"
+    return found
+
+
+def _mo(code: str) -> gettext.GNUTranslations:
+    path = i18n.LOCALE_DIR / code / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo"
+    with open(path, "rb") as f:
+        return gettext.GNUTranslations(f)
+
+
+def _where(message: object) -> str:
+    locations = getattr(message, "locations", [])
+    return ", ".join(sorted({str(p) for p, _ in locations}))
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_every_message_has_a_translation(template: Catalog, code: str) -> None:
+    """A message added to the source (Python or the page's JavaScript) fails here until
+    it is translated: run scripts/i18n.sh, translate the new entries, run it again."""
+    shipped = _mo(code)
+    missing = []
+    for message in template:
+        if not message.id:
+            continue
+        if isinstance(message.id, tuple):
+            singular, plural = message.id
+            found = shipped.ngettext(singular, plural, 1) != singular
+        else:
+            found = shipped.gettext(message.id) != message.id or _same_in_both(message.id)
+        if not found:
+            missing.append(f"{message.id!r} ({_where(message)})")
+    assert not missing, (f"{len(missing)} message(s) without a {code} translation "
+                         "(scripts/i18n.sh, then translate them):\n" + "\n".join(missing))
+
+
+def _same_in_both(text: str) -> bool:
+    # A message that is only placeholders and punctuation reads the same translated.
+    return not re.sub(r"\{\w*\}|[\W\d_]", "", text)
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_translations_keep_the_placeholders(code: str) -> None:
+    with open(i18n.LOCALE_DIR / code / "LC_MESSAGES" / f"{i18n.DOMAIN}.po", "rb") as f:
+        catalog = read_po(f, locale=code)
+    wrong = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        want = set(PLACEHOLDER.findall(ids[-1])) | set(PLACEHOLDER.findall(ids[0]))
+        for s in strings:
+            got = set(PLACEHOLDER.findall(s))
+            # ngettext: a singular may say "one" where the plural has {n}.
+            if got != want and not (len(ids) == 2 and got <= want):
+                wrong.append(f"{ids[0]!r}: {sorted(want)} vs {s!r}: {sorted(got)}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("code", SHIPPED)
+def test_shipped_mo_is_the_po_compiled(code: str) -> None:
+    """A .po edited without compiling would ship the old translations."""
+    folder = i18n.LOCALE_DIR / code / "LC_MESSAGES"
+    with open(folder / f"{i18n.DOMAIN}.po", "rb") as f:
+        catalog = read_po(f, locale=code)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    compiled = gettext.GNUTranslations(buf)
+    shipped = _mo(code)
+    assert compiled._catalog == shipped._catalog  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("environ", "code"), [
+    ({"LANG": "zh_CN.UTF-8"}, "zh_Hans"),
+    ({"LANG": "zh_SG.UTF-8"}, "zh_Hans"),
+    ({"LANG": "zh_TW.UTF-8"}, "zh_Hant"),
+    ({"LANG": "zh_HK.UTF-8"}, "zh_Hant"),
+    ({"LANG": "zh_MO"}, "zh_Hant"),
+    ({"LC_ALL": "zh_Hant_TW.UTF-8", "LANG": "en_US.UTF-8"}, "zh_Hant"),
+    ({"LC_MESSAGES": "zh_CN.GB18030", "LANG": "en_US.UTF-8"}, "zh_Hans"),
+    ({"LANGUAGE": "fr:zh_TW:en", "LANG": "fr_FR.UTF-8"}, "zh_Hant"),
+    ({"LANGUAGE": "zh_CN", "LC_ALL": "C"}, "en"),
+    ({"LANG": "de_DE.UTF-8"}, "en"),
+    ({"LANG": "C.UTF-8"}, "en"),
+    ({}, "en"),
+    ({"LANG": "zh_CN.UTF-8", "UNSEEN_LANG": "zh_Hant"}, "zh_Hant"),
+    ({"LANG": "zh_TW.UTF-8", "UNSEEN_LANG": "en"}, "en"),
+    ({"LANG": "zh_TW.UTF-8", "UNSEEN_LANG": "klingon"}, "zh_Hant"),
+])
+def test_language_follows_the_locale(environ: dict[str, str], code: str) -> None:
+    assert i18n.environment_language(environ) == code
+
+
+def test_names_and_codes() -> None:
+    assert i18n.languages() == {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
+    for name, code in [("zh-Hans", "zh_Hans"), ("zh-hant", "zh_Hant"), ("zh", "zh_Hans"),
+                       ("zh_CN", "zh_Hans"), ("zh-TW", "zh_Hant"), ("en_GB", "en"),
+                       ("Chinese (Traditional)_Taiwan", "zh_Hant"),
+                       ("Chinese (Simplified)_China", "zh_Hans"), ("fr", None), ("", None)]:
+        assert i18n.normalize(name) == code, name
+    with pytest.raises(ValueError):
+        i18n.set_language("fr")
+
+
+@pytest.fixture
+def language():  # type: ignore[no-untyped-def]
+    """Set a language for one test; English again afterwards."""
+    yield i18n.set_language
+    i18n.set_language("en")
+
+
+def test_gettext_and_fallback(language) -> None:  # type: ignore[no-untyped-def]
+    language("zh_Hant")
+    assert i18n.current_language() == "zh_Hant"
+    assert i18n._("print only errors") == "只顯示錯誤"
+    assert i18n._("a message nobody translated") == "a message nobody translated"
+    n = 3
+    assert i18n.ngettext("... and {n} more written file", "... and {n} more written files",
+                         n).format(n=n) == "……另有 3 個已寫入的檔案"
+    language("zh_Hans")
+    assert i18n._("print only errors") == "只显示错误"
+    language("en")
+    assert i18n._("print only errors") == "print only errors"
+
+
+def test_translate_finds_a_finished_message() -> None:
+    """The library writes English with the values filled in; translate finds the
+    message it came from and puts the values back, nested messages too."""
+    assert i18n.translate("cannot be read: Truncated File Read", "zh_Hans") == \
+        "无法读取：Truncated File Read"
+    nested = ("the output could not be checked for metadata (damaged JPEG (no marker at "
+              "byte 12)); it was deleted")
+    assert i18n.translate(nested, "zh_Hant") == \
+        "無法檢查輸出中的中繼資料（JPEG 已損毀（第 12 位元組處沒有標記））；已刪除該輸出"
+    unsafe = ("judged unsafe, not delivered: frame 3: a face at 10,20 (30 px) is still "
+              "detectable (centerface); metadata: GPSLatitude (location) found in EXIF "
+              "(--allow-unsafe keeps it as *.UNSAFE.*)")
+    assert i18n.translate(unsafe, "zh_Hans") == (
+        "判定为不安全，未交付：第 3 帧：10,20（30 像素）处仍能检测到一张脸（centerface）；"
+        "元数据：在 EXIF 中找到 GPSLatitude（location）（--allow-unsafe 会把它保留为 *.UNSAFE.*）")
+    assert i18n.translate("something only English knows", "zh_Hans") == \
+        "something only English knows"
+    assert i18n.translate("cannot be read: x", "en") == "cannot be read: x"
+
+
+def test_catalog_for_the_page() -> None:
+    zh = i18n.catalog("zh_Hans")
+    assert zh["print only errors"] == "只显示错误"
+    assert zh["... and {n} more written file"] == "……另有 {n} 个已写入的文件"
+    assert "" not in zh
+    assert i18n.catalog("en") == {}
+    assert i18n.catalog("zh-TW")["print only errors"] == "只顯示錯誤"
+    with pytest.raises(ValueError):
+        i18n.catalog("fr")
+
+
+def _env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "UNSEEN_LANG")}
+    env.update(values)
+    return env
+
+
+def _unseen(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "unseen", *args], cwd=cwd, env=_env(**env),
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({"LANG": "zh_CN.UTF-8"}, "JPEG 数据段不完整或已损坏"),
+    ({"LANG": "zh_CN.UTF-8", "UNSEEN_LANG": "zh_Hant"}, "JPEG 資料段不完整或已損毀"),
+    ({"LANG": "zh_HK.UTF-8"}, "JPEG 資料段不完整或已損毀"),
+    ({"LANG": "en_US.UTF-8"}, "truncated or damaged JPEG segment"),
+    ({"LANG": "zh_CN.UTF-8", "UNSEEN_LANG": "en"}, "truncated or damaged JPEG segment"),
+])
+def test_inspect_says_what_is_wrong_in_the_language_asked(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    (tmp_path / "broken.jpg").write_bytes(DAMAGED_JPEG)
+    p = _unseen(["inspect", "broken.jpg"], tmp_path, **env)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip() == f"unseen inspect: broken.jpg: {expected}", p.stderr
+
+
+def test_anonymizing_a_damaged_file_in_chinese(tmp_path: Path) -> None:
+    """The one-line error per file, the summary and the warnings in 繁體中文 (UNSEEN_LANG
+    over a Simplified system locale); --lang over both."""
+    (tmp_path / "broken.jpg").write_bytes(DAMAGED_JPEG)
+    p = _unseen(["broken.jpg", "-o", "out", "--verify", "off", "-j", "1"], tmp_path,
+                LANG="zh_CN.UTF-8", UNSEEN_LANG="zh_Hant")
+    assert p.returncode == 2, p.stderr
+    assert "unseen: broken.jpg: 無法讀取：" in p.stderr
+    assert "警告：驗證已關閉" in p.stderr
+    assert "0 個已寫入，1 個失敗；去掉了 0 張臉" in p.stdout
+    # A usage error comes before any model loads; --lang en wins over both.
+    p = _unseen(["broken.jpg", "--lang", "en"], tmp_path, LANG="zh_CN.UTF-8",
+                UNSEEN_LANG="zh_Hant")
+    assert p.returncode == 1
+    assert p.stderr.strip() == ("unseen: the following arguments are required: -o/--output "
+                                "(see unseen --help)")
+
+
+def test_help_and_usage_errors_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    from unseen.cli import main
+
+    try:
+        with pytest.raises(SystemExit):
+            main(["--lang", "zh_Hans", "--help"])
+        out = capsys.readouterr().out
+        assert out.startswith("用法：unseen ")
+        assert "只显示错误" in out and "选项" in out
+        assert main(["x.jpg", "--lang", "zh_Hant"]) == 1
+        err = capsys.readouterr().err
+        assert err.strip() == "unseen: 缺少必要的參數：-o/--output（見 unseen --help）"
+        assert main(["x.jpg", "-o", "out", "--lang", "fr"]) == 1
+        assert "unknown language 'fr'" in capsys.readouterr().err  # UNSEEN_LANG=en here
+    finally:
+        i18n.set_language("en")
