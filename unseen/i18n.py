@@ -10,6 +10,7 @@ back to English.
 from __future__ import annotations
 
 import gettext as _gettext
+import json
 import locale
 import os
 import re
@@ -156,6 +157,18 @@ def catalog(code: str | None = None) -> dict[str, str]:
         elif key and text:
             out[str(key)] = text
     return out
+
+
+def page_data(default: str | None = None) -> str:
+    """What the page needs to speak every shipped language, as JSON that is safe inside
+    an HTML ``<script type="application/json">`` block: the starting language
+    (default: the current one), the languages' names and every catalog. The page
+    (``unseen/web/static/i18n.js``) switches between them without asking the server."""
+    start = normalize(default) if default else current_language()
+    doc = {"default": start or SOURCE_LANGUAGE, "languages": languages(),
+           "catalogs": {code: catalog(code) for code in LANGUAGES if code != SOURCE_LANGUAGE}}
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
 from unseen.errors import UnseenError
+from unseen.i18n import page_data
 from unseen.media import media_kind
 from unseen.media.image import read_photo
 from unseen.review import (
@@ -93,7 +94,10 @@ def review_app(ctx: ReviewContext, token: str | None = None, mode: str = "review
         page = page.replace("{{NONCE}}", nonce)
         page = page.replace("{{MODE}}", mode)
         page = page.replace("{{STYLE}}", _static_text("style.css"))
-        page = page.replace("{{SCRIPT}}", _static_text("app.js") + _static_text("job.js"))
+        page = page.replace("{{SCRIPT}}", _static_text("i18n.js") + _static_text("app.js")
+                            + _static_text("job.js"))
+        # Every catalog, so the page switches language by itself (unseen.i18n).
+        page = page.replace("{{I18N}}", page_data())
         resp = HTMLResponse(page)
         resp.headers["Content-Security-Policy"] = (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "

@@ -34,8 +34,12 @@ history.replaceState(null, "", "/" + location.hash);
 const app = document.getElementById("app");
 const where = document.getElementById("where");
 const busy = document.getElementById("busy");
-busy.textContent = t("working…");
-document.title = MODE === "app" ? t("unseen") : t("unseen: review");
+function pageTexts() {
+  busy.textContent = t("working…");
+  document.title = MODE === "app" ? t("unseen") : t("unseen: review");
+}
+pageTexts();
+window.addEventListener("unseen-language", pageTexts);  // i18n.js: the language was switched
 const SVGNS = "http://www.w3.org/2000/svg";
 let blobs = [];           // object URLs of the current view, revoked on leaving it
 let pending = 0;
