@@ -278,5 +278,6 @@ def test_unseen_alone_opens_the_app_and_prints_its_address(tmp_path: Path) -> No
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "Traceback" not in err, err
+    assert proc.returncode == 0, err  # SIGTERM ends the app like Ctrl-C
     # The state folder holds the app's job folder, never inside anything else.
     assert (tmp_path / "unseen" / "app" / "job").is_dir()

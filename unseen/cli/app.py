@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 
 from unseen.cli.common import ExitCode, Parser, UsageError
 from unseen.settings import Settings
@@ -39,6 +40,9 @@ def run(a: argparse.Namespace) -> int:
     from unseen.web.server import run_app
 
     job = AppJob(base=Settings(verify=a.verify), workers=a.jobs)
+    # SIGTERM (a desktop session closing, `kill`) ends the app like Ctrl-C: the server
+    # stops, the job's uploaded copies are removed, exit code 0.
+    signal.signal(signal.SIGTERM, _interrupt)
     show = "none" if a.no_browser else ("browser" if a.browser else "window")
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the server stops
@@ -46,3 +50,7 @@ def run(a: argparse.Namespace) -> int:
     finally:
         job.close()
     return ExitCode.OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

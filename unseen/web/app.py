@@ -9,6 +9,7 @@ pictures are encoded in memory and sent with ``Cache-Control: no-store``.
 from __future__ import annotations
 
 import html
+import logging
 import secrets
 from importlib import resources
 from pathlib import Path
@@ -79,7 +80,14 @@ def review_app(ctx: ReviewContext, token: str | None = None, mode: str = "review
         refusal = _refuse(request, token, cap)
         if refusal is not None:
             return _secure(refusal)
-        return _secure(await call_next(request))
+        try:
+            return _secure(await call_next(request))
+        except Exception as exc:  # one line for the page, never a traceback in the terminal
+            logging.getLogger("unseen").debug("unexpected error", exc_info=True)
+            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            what = type(exc).__name__ + (f": {detail}" if detail else "")
+            return _secure(JSONResponse({"error": f"unexpected error ({what})"},
+                                        status_code=500))
 
     @app.exception_handler(UnseenError)
     async def user_error(request: Request, exc: UnseenError) -> JSONResponse:

@@ -60,7 +60,7 @@ async function jobView(vt) {
       el("span", { class: "fname" }, f.name),
       el("span", { class: "hint" }, f.kind === "video" ? t("video") : t("photo")),
       el("progress", { class: "fprogress", max: 1, value: f.progress }),
-      el("span", { class: "badge " + f.state + (f.state === "written" && f.verdict ? " safe" : "") }, fileState(f)),
+      el("span", { class: "badge " + (f.state === "written" && f.verdict === "safe" ? "safe" : f.state) }, fileState(f)),
       f.faces !== null && f.faces !== undefined ? el("span", { class: "hint" }, t("{n} face(s) covered", { n: f.faces })) : null,
       el("button", { class: "review", disabled: busyNow, onclick: () => {
         location.hash = f.kind + "/" + encodeURIComponent(f.name); } }, t("Review")),
