@@ -5,6 +5,7 @@ UNSEEN_LANG, or --lang) asks for."""
 
 from __future__ import annotations
 
+import ast
 import gettext
 import io
 import os
@@ -72,6 +73,23 @@ def test_every_message_has_a_translation(template: Catalog, code: str) -> None:
             missing.append(f"{message.id!r} ({_where(message)})")
     assert not missing, (f"{len(missing)} message(s) without a {code} translation "
                          "(scripts/i18n.sh, then translate them):\n" + "\n".join(missing))
+
+
+def test_no_message_hides_inside_an_f_string() -> None:
+    """Babel does not look inside f-strings: ``f"{_('x')}"`` would never be extracted,
+    so never translated, and the test above could not see it."""
+    hidden = []
+    for path in sorted((ROOT / "unseen").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.JoinedStr):
+                continue
+            for call in ast.walk(node):
+                if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                        and call.func.id in ("_", "N_", "gettext", "ngettext")
+                        and call.args and isinstance(call.args[0], ast.Constant)):
+                    hidden.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert not hidden, "messages inside f-strings: " + ", ".join(hidden)
 
 
 @pytest.mark.parametrize("code", SHIPPED)

@@ -23,6 +23,8 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 SOURCE_LANGUAGE = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
 """Language code -> its name in that language; the first is the source."""
+HTML_LANG: dict[str, str] = {"en": "en", "zh_Hans": "zh-Hans", "zh_Hant": "zh-Hant"}
+"""Language code -> its BCP 47 tag, for ``<html lang>`` (fonts pick the script's glyphs)."""
 ENV_OVERRIDE = "UNSEEN_LANG"
 SYSTEM_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 """Where the system locale is read from, in gettext's order."""

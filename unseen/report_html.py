@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from unseen.i18n import HTML_LANG, _, current_language, translate
 from unseen.media.atomic import atomic_output
 from unseen.report import FileResult, summarize
 
@@ -36,26 +37,31 @@ def write_html(
 def render_html(
     results: Sequence[FileResult], settings: dict[str, object], version: str
 ) -> str:
-    """The run as one self-contained HTML page (what `write_html` saves; the app shows it)."""
+    """The run as one self-contained HTML page (what `write_html` saves; the app shows it),
+    in the current language (`unseen.i18n`)."""
     s = summarize(results)
     e = html.escape
+    lang = HTML_LANG.get(current_language(), "en")
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>unseen report</title><style>{_CSS}</style></head><body>",
-        f"<h1>unseen {e(version)}: {s['files']} file(s)</h1>",
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
+        "<title>" + e(_("unseen report")) + f"</title><style>{_CSS}</style></head><body>",
+        "<h1>" + e(_("unseen {version}: {n} file(s)").format(version=version,
+                                                               n=s["files"])) + "</h1>",
         f"<p>{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} &middot; "
-        f"{s['written']} safe and written, {s['unsafe']} unsafe, {s['failed']} failed, "
-        f"{s['faces']} faces removed &middot; verification: "
-        f"{e(str(settings.get('verify', 'off')))}</p>",
-        "<p class='legend'>Drawings show boxes only, on a blank canvas: "
-        "<span style='color:#999'>&#9632; redacted region</span> "
-        "<span style='color:#d00000'>&#9633; face still detectable</span> "
-        "<span style='color:#e07000'>&#9633; face still recognisable</span> "
-        "<span style='color:#777'>&#9633; note</span></p>",
+        + e(_("{written} safe and written, {unsafe} unsafe, {failed} failed, {faces} faces "
+              "removed").format(written=s["written"], unsafe=s["unsafe"], failed=s["failed"],
+                                faces=s["faces"]))
+        + " &middot; " + e(_("verification: {mode}").format(
+            mode=str(settings.get("verify", "off")))) + "</p>",
+        "<p class='legend'>" + e(_("Drawings show boxes only, on a blank canvas:")) + " "
+        "<span style='color:#999'>&#9632; " + e(_("redacted region")) + "</span> "
+        "<span style='color:#d00000'>&#9633; " + e(_("face still detectable")) + "</span> "
+        "<span style='color:#e07000'>&#9633; " + e(_("face still recognisable")) + "</span> "
+        "<span style='color:#777'>&#9633; " + e(_("note")) + "</span></p>",
     ]
     for r in results:
         parts.append(_file_section(r))
-    parts.append("<details><summary>settings</summary><pre>")
+    parts.append("<details><summary>" + e(_("settings")) + "</summary><pre>")
     parts.append(e("\n".join(f"{k} = {v}" for k, v in settings.items())))
     parts.append("</pre></details></body></html>\n")
     return "".join(parts)
@@ -65,33 +71,43 @@ def _file_section(r: FileResult) -> str:
     e = html.escape
     v = r.verdict
     if r.status == "written" and (v is None or v.safe):
-        badge = "<b class='safe'>safe</b>" if v else "<b>written (not verified)</b>"
+        badge = ("<b class='safe'>" + e(_("safe")) + "</b>" if v
+                 else "<b>" + e(_("written (not verified)")) + "</b>")
     elif r.status == "unsafe":
-        badge = "<b class='unsafe'>UNSAFE</b>"
+        badge = "<b class='unsafe'>" + e(_("UNSAFE")) + "</b>"
     else:
-        badge = f"<b>{e(r.status)}</b>"
+        status = _("failed") if r.status == "failed" else r.status
+        badge = f"<b>{e(status)}</b>"
     out = [f"<section><h2>{e(r.report_input)} {badge}</h2><p>"]
-    out.append(f"{r.faces} face region(s) &middot; {r.width}&times;{r.height} &middot; "
-               f"{r.seconds:.2f} s")
+    out.append(e(_("{n} face region(s)").format(n=r.faces))
+               + f" &middot; {r.width}&times;{r.height} &middot; "
+               + e(_("{seconds} s").format(seconds=f"{r.seconds:.2f}")))
     if v is not None:
-        out.append(f" (verification {v.seconds.get('total', 0.0):.2f} s)")
-    out.append(f"<br>output: {e(r.report_output or 'none')}</p>")
+        out.append(" " + e(_("(verification {seconds} s)").format(
+            seconds=f"{v.seconds.get('total', 0.0):.2f}")))
+    out.append("<br>" + e(_("output: {name}").format(name=r.report_output or _("none")))
+               + "</p>")
     if r.renamed:
-        out.append(f"<p class='small'>renamed: {e(r.renamed)}</p>")
+        out.append("<p class='small'>" + e(_("renamed: {name}").format(name=r.renamed))
+                   + "</p>")
     if r.error:
-        out.append(f"<p class='unsafe'>{e(r.error)}</p>")
+        out.append(f"<p class='unsafe'>{e(translate(r.error))}</p>")
     if v is not None:
         if v.reasons:
-            out.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in v.reasons) + "</ul>")
+            out.append("<ul>" + "".join(f"<li>{e(translate(x))}</li>" for x in v.reasons)
+                       + "</ul>")
         if v.repaired:
-            out.append("<p>found and fixed before delivery:</p><ul>"
-                       + "".join(f"<li>{e(x)}</li>" for x in v.repaired) + "</ul>")
-        out.append(f"<p class='small'>{e(v.comparison())}; {len(v.notes)} note(s)</p>")
+            out.append("<p>" + e(_("found and fixed before delivery:")) + "</p><ul>"
+                       + "".join(f"<li>{e(translate(x))}</li>" for x in v.repaired) + "</ul>")
+        out.append("<p class='small'>" + e(_("{comparison}; {n} note(s)").format(
+            comparison=translate(v.comparison()), n=len(v.notes))) + "</p>")
         if v.notes:
             out.append("<ul class='small notes'>"
-                       + "".join(f"<li>note: {e(x)}</li>" for x in v.notes) + "</ul>")
+                       + "".join("<li>" + e(_("note: {note}").format(note=translate(x)))
+                                 + "</li>" for x in v.notes) + "</ul>")
     for w in r.warnings:
-        out.append(f"<p class='small'>warning: {e(w)}</p>")
+        out.append("<p class='small'>" + e(_("warning: {warning}").format(warning=translate(w)))
+                   + "</p>")
     if r.width and r.height and r.kind != "video":
         out.append(_drawing(r))
     out.append("</section>")

@@ -57,15 +57,15 @@ def run(a: argparse.Namespace) -> int:
 def print_verdict(out: Console, output: Path, verdict: Verdict, with_original: bool) -> None:
     name = escape(str(output))
     if verdict.safe:
-        out.print(f"[bold]{name}[/bold]: [green]{escape(_('safe'))}[/green]")
+        out.print(f"[bold]{name}[/bold]: [green]" + escape(_("safe")) + "[/green]")
     else:
-        out.print(f"[bold]{name}[/bold]: [red bold]{escape(_('UNSAFE'))}[/red bold]")
+        out.print(f"[bold]{name}[/bold]: [red bold]" + escape(_("UNSAFE")) + "[/red bold]")
         for reason in verdict.reasons:
             out.print(f"  - {escape(translate(reason))}")
     for note in verdict.notes:
-        out.print(f"  [dim]{escape(_('note: {note}').format(note=translate(note)))}[/dim]")
+        out.print("  [dim]" + escape(_("note: {note}").format(note=translate(note))) + "[/dim]")
     if with_original:
         out.print(f"  [dim]{escape(translate(verdict.comparison()))}[/dim]")
     else:
-        out.print(f"  [dim]{escape(_('no original given: re-identification was not run'))}"
-                  "[/dim]")
+        out.print("  [dim]" + escape(_("no original given: re-identification was not run"))
+                  + "[/dim]")

@@ -28,6 +28,9 @@ const WORDS = {
   fast: () => t("fast"), full: () => t("full"), off: () => t("off"),
 };
 function word(w) { return WORDS[w] ? WORDS[w]() : w; }
+// A finished English message from the server (error, warning, reason) in the page's
+// language (i18n.js); itself when i18n.js is not there.
+const tm = window.tm || ((text) => text);
 // Keep the token out of the address bar, history and any screenshot of it.
 history.replaceState(null, "", "/" + location.hash);
 
@@ -81,7 +84,7 @@ async function api(method, url, body) {
     const text = await r.text();
     let data = null;
     try { data = JSON.parse(text); } catch (e) { data = { error: text }; }
-    if (!r.ok) throw new Error((data && data.error) || r.statusText);
+    if (!r.ok) throw new Error(tm((data && data.error) || r.statusText));
     return data;
   } finally {
     setBusy(-1);
@@ -158,7 +161,7 @@ async function galleryView(vt) {
         el("span", { class: "badge " + f.state.replace(" ", "-") }, STATE_LABEL[f.state] ? STATE_LABEL[f.state]() : f.state),
         f.reviewed ? el("span", { class: "badge reviewed" }, t("reviewed")) : null,
         el("span", { class: "hint" }, word(f.kind) + (f.faces !== null && f.faces !== undefined ? " · " + t("{n} face(s)", { n: f.faces }) : "")),
-        f.error ? el("div", { class: "error" }, f.error) : null));
+        f.error ? el("div", { class: "error" }, tm(f.error)) : null));
     grid.append(card);
     if (f.kind === "photo" || f.kind === "video") thumbs.push([img, f.path]);
   }
@@ -252,13 +255,13 @@ function verdictPanel(exp) {
   if (v) {
     lines.push(el("div", {}, el("strong", {}, t("Verification:") + " "),
       v.verdict === "safe" ? t("SAFE") : t("UNSAFE"), ` (${word(v.mode)}; ${v.comparison})`));
-    for (const r of v.reasons || []) lines.push(el("div", { class: "error" }, "• " + r));
+    for (const r of v.reasons || []) lines.push(el("div", { class: "error" }, "• " + tm(r)));
     for (const r of v.repaired || []) lines.push(el("div", { class: "hint" }, t("repaired:") + " " + r));
   } else if (exp.status !== "failed") {
     lines.push(el("div", { class: "hint" }, t("Verification is off: nothing checked this output for faces.")));
   }
-  if (exp.error) lines.push(el("div", { class: "error" }, exp.error));
-  for (const w of exp.warnings || []) lines.push(el("div", { class: "hint" }, "⚠ " + w));
+  if (exp.error) lines.push(el("div", { class: "error" }, tm(exp.error)));
+  for (const w of exp.warnings || []) lines.push(el("div", { class: "hint" }, "⚠ " + tm(w)));
   return el("div", { id: "verdict", class: "panel " + state, "data-state": state }, lines);
 }
 
@@ -381,7 +384,7 @@ async function videoView(path, vt) {
     while (vt === viewToken) {
       doc = await api("GET", "/api/video?" + q(path));
       if (doc.status === "ready") break;
-      if (doc.status === "failed") { app.replaceChildren(el("p", { class: "error" }, doc.error)); return; }
+      if (doc.status === "failed") { app.replaceChildren(el("p", { class: "error" }, tm(doc.error))); return; }
       const p = doc.progress || { frame: 0, total: 0 };
       app.replaceChildren(el("p", {}, p.total ? t("Finding and tracking faces: frame {frame} of {total}…", { frame: p.frame, total: p.total })
         : t("Finding and tracking faces: frame {frame}…", { frame: p.frame })));
