@@ -12,11 +12,13 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-# Not pinned in the constraints file: the project itself, the packaging tools,
-# and the wheels scripts/test.sh installs with --no-deps at their own pins
-# (only their model files are read).
+# Not pinned in the constraints file: the project itself, the packaging tools
+# (PyInstaller, pinned where scripts/bundle.sh and scripts/test.sh install it), and
+# the wheels scripts/test.sh installs with --no-deps at their own pins (only their
+# model files are read).
 UNPINNED_OK = {"unseen", "pip", "setuptools", "wheel", "mediapipe", "resemblyzer",
-               "rapidocr-onnxruntime"}
+               "rapidocr-onnxruntime", "pyinstaller", "pyinstaller-hooks-contrib",
+               "altgraph"}
 
 
 def normalize(name: str) -> str:

