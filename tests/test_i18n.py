@@ -271,3 +271,72 @@ def test_help_and_usage_errors_in_chinese(capsys: pytest.CaptureFixture[str]) ->
         assert "unknown language 'fr'" in capsys.readouterr().err  # UNSEEN_LANG=en here
     finally:
         i18n.set_language("en")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_the_page_switches_language_and_remembers_it(tmp_path: Path) -> None:
+    """The review page in headless Chromium: it starts in the server's language
+    (zh_Hans here), the switch redraws it in 繁體中文 and English, and a page opened
+    later on the same address starts in the language chosen last (localStorage).
+    Screenshots go to the test's temporary folder."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    import threading
+    import time
+
+    from unseen.web.server import make_server
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    review = make_server(folder, tmp_path / "out", state=tmp_path / "state")
+    thread = threading.Thread(target=review.run, daemon=True)
+    i18n.set_language("zh_Hans")
+    thread.start()
+    try:
+        for _ in range(200):
+            if review.server.started:
+                break
+            time.sleep(0.05)
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM),
+                                        args=["--no-sandbox", "--disable-gpu"])
+            context = browser.new_context()
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(review.url)
+            hint = page.locator("main p.hint")
+            hint.wait_for()
+            assert hint.inner_text() == "0 个文件。点击一个进行检查。 验证：快速。"
+            assert page.evaluate("() => document.documentElement.lang") == "zh-Hans"
+            assert page.title() == "unseen：检查"
+            page.screenshot(path=str(tmp_path / "zh_Hans.png"))
+            page.select_option("#lang", "zh_Hant")
+            page.wait_for_function("() => document.querySelector('main p.hint')"
+                                   ".textContent.startsWith('0 個檔案')")
+            assert hint.inner_text() == "0 個檔案。點擊一個進行檢查。 驗證：快速。"
+            assert page.title() == "unseen：檢查"
+            assert page.evaluate("() => document.documentElement.lang") == "zh-Hant"
+            page.screenshot(path=str(tmp_path / "zh_Hant.png"))
+            # A new page on the same address: the server still says zh_Hans, the
+            # choice made in the page wins.
+            again = context.new_page()
+            again.goto(review.url)
+            again.locator("main p.hint").wait_for()
+            assert again.locator("main p.hint").inner_text().startswith("0 個檔案")
+            again.select_option("#lang", "en")
+            again.wait_for_function("() => document.querySelector('main p.hint')"
+                                    ".textContent.startsWith('0 file(s)')")
+            assert again.locator("main p.hint").inner_text() == \
+                "0 file(s). Click one to review it. Verification: fast."
+            assert again.title() == "unseen: review"
+            again.screenshot(path=str(tmp_path / "en.png"))
+            browser.close()
+        assert not errors, errors
+    finally:
+        i18n.set_language("en")
+        review.server.should_exit = True
+        thread.join(10)
