@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from unseen.batch import Job
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 from unseen.media import MEDIA_SUFFIXES, media_kind
 from unseen.media.atomic import TEMP_PREFIX, atomic_output
 from unseen.report import FileResult
@@ -67,12 +68,14 @@ class Choices:
         cover = d.get("cover", "face")
         audio = d.get("audio", "drop")
         if cover not in COVER_MODES:
-            raise AppError(f"unknown choice of what to cover: {cover!r}")
+            raise AppError(N_("unknown choice of what to cover: {value}").format(
+                value=repr(cover)))
         if audio not in AUDIO_MODES:
-            raise AppError(f"unknown choice for the sound: {audio!r}")
+            raise AppError(N_("unknown choice for the sound: {value}").format(
+                value=repr(audio)))
         plates, text = d.get("plates", False), d.get("text", False)
         if not isinstance(plates, bool) or not isinstance(text, bool):
-            raise AppError("plates and text are yes or no")
+            raise AppError(N_("plates and text are yes or no"))
         return cls(cover, plates, text, audio)
 
     def to_dict(self) -> dict[str, Any]:
@@ -176,19 +179,21 @@ class AppJob:
                     continue
                 p = Path(os.path.expanduser(text))
                 if not p.is_absolute():
-                    problems.append(f"{text}: give the full path of the file or folder")
+                    problems.append(N_("{path}: give the full path of the file or "
+                                       "folder").format(path=text))
                     continue
                 if p.is_dir():
                     found = list(_media_under(p))
                     if not found:
-                        problems.append(f"{text}: no photos or videos in this folder")
+                        problems.append(N_("{path}: no photos or videos in this "
+                                           "folder").format(path=text))
                     for f in found:
                         rel = PurePosixPath(p.name, f.relative_to(p).as_posix())
                         problems += self._add(f, rel.as_posix())
                 elif p.is_file():
                     problems += self._add(p, p.name)
                 else:
-                    problems.append(f"{text}: no such file or folder")
+                    problems.append(N_("{path}: no such file or folder").format(path=text))
         return problems
 
     def add_upload(self, name: str, chunks: Iterable[bytes]) -> ChosenFile:
@@ -207,7 +212,7 @@ class AppJob:
         """Start receiving a dropped file (`Upload.write`, then `Upload.finish`)."""
         clean = _NAME_OK.sub("_", PurePosixPath(name.replace("\\", "/")).name).strip(" .")
         if not clean or Path(clean).suffix.lower() not in MEDIA_SUFFIXES:
-            raise AppError(f"{name}: not a photo or video unseen reads")
+            raise AppError(N_("{name}: not a photo or video unseen reads").format(name=name))
         with self.lock:
             self._not_running()
             folder = self.uploads / secrets.token_hex(8)
@@ -217,16 +222,18 @@ class AppJob:
     def _add(self, path: Path, name: str, uploaded: bool = False) -> list[str]:
         real = path.resolve()
         if real.is_relative_to(self.root.resolve()) and not uploaded:
-            return [f"{name}: a file of unseen's own job folder"]
+            return [N_("{name}: a file of unseen's own job folder").format(name=name)]
         if any(f.source.resolve() == real for f in self.files):
             return []  # already in the job
         kind = media_kind(real)
         if kind not in ("photo", "video"):
-            why = {"raw": "camera RAW files are not supported yet",
-                   "gif": "GIF files are not supported yet"}.get(kind, "not a photo or video")
-            return [f"{name}: {why}"]
+            why = {"raw": N_("{name}: camera RAW files are not supported yet"),
+                   "gif": N_("{name}: GIF files are not supported yet")}.get(
+                       kind, N_("{name}: not a photo or video"))
+            return [why.format(name=name)]
         if len(self.files) >= MAX_FILES:
-            return [f"{name}: at most {MAX_FILES} files in one job"]
+            return [N_("{name}: at most {count} files in one job").format(
+                name=name, count=MAX_FILES)]
         self.files.append(ChosenFile(self._unique(name), real, kind, uploaded))
         self.saved = None
         return []
@@ -240,7 +247,7 @@ class AppJob:
             candidate = str(p.with_name(f"{p.stem} ({i}){p.suffix}"))
             if candidate.lower() not in taken:
                 return candidate
-        raise AppError(f"{name}: too many files of this name")
+        raise AppError(N_("{name}: too many files of this name").format(name=name))
 
     def remove(self, name: str) -> None:
         with self.lock:
@@ -254,7 +261,7 @@ class AppJob:
         for f in self.files:
             if f.name == name:
                 return f
-        raise AppError("no such file in this job")
+        raise AppError(N_("no such file in this job"))
 
     def set_choices(self, choices: Choices) -> bool:
         """New choices; True when they differ (the files are then processed again)."""
@@ -269,7 +276,7 @@ class AppJob:
 
     def _not_running(self) -> None:
         if self.running:
-            raise AppError("wait until the files are processed")
+            raise AppError(N_("wait until the files are processed"))
 
     # the plan ----------------------------------------------------------------------
     def jobs(self) -> dict[str, Job]:
@@ -298,7 +305,7 @@ class AppJob:
         with self.lock:
             self._not_running()
             if not self.files:
-                raise AppError("add photos or videos first")
+                raise AppError(N_("add photos or videos first"))
             self.running, self.stopping, self.error = True, False, None
             self.started, self.finished = time.time(), None
 
@@ -406,21 +413,24 @@ class AppJob:
         with self.lock:
             self._not_running()
             if not str(out) or not out.is_absolute():
-                raise AppError("give the full path of the folder to save into")
+                raise AppError(N_("give the full path of the folder to save into"))
             if out.exists() and not out.is_dir():
-                raise AppError(f"{out}: this is a file, not a folder")
+                raise AppError(N_("{folder}: this is a file, not a folder").format(folder=out))
             real = out.resolve()
             if real.is_relative_to(self.root.resolve()) or self.root.resolve().is_relative_to(
                     real):
-                raise AppError(f"{out}: choose a folder outside unseen's own job folder")
+                raise AppError(N_("{folder}: choose a folder outside unseen's own job "
+                                  "folder").format(folder=out))
             if out.is_dir() and any(out.iterdir()):
-                raise AppError(f"{out}: this folder is not empty; choose a new or empty "
-                               "folder, which will then hold the safe files and nothing else")
+                raise AppError(N_("{folder}: this folder is not empty; choose a new or empty "
+                                  "folder, which will then hold the safe files and nothing "
+                                  "else").format(folder=out))
             if any(f.source.is_relative_to(real) for f in self.files if not f.uploaded):
-                raise AppError(f"{out}: a chosen file is in this folder; choose another")
+                raise AppError(N_("{folder}: a chosen file is in this folder; choose "
+                                  "another").format(folder=out))
             ready, left = self._safe_outputs()
             if not ready:
-                raise AppError("no safe file to save yet: process the files first")
+                raise AppError(N_("no safe file to save yet: process the files first"))
             out.mkdir(parents=True, exist_ok=True)
             written: list[str] = []
             for rel in ready:
@@ -447,8 +457,8 @@ class AppJob:
             r = f.result
             name = r.report_output if r is not None else None
             if r is None or f.state not in ("written", "done") or not name:
-                why = {"unsafe": "judged unsafe", "failed": r.error if r else "failed",
-                       "waiting": "not processed"}.get(f.state, f.state)
+                why = {"unsafe": N_("judged unsafe"), "failed": r.error if r else N_("failed"),
+                       "waiting": N_("not processed")}.get(f.state, f.state)
                 left.append((f.name, why or f.state))
                 continue
             path = (self.staged / name).resolve()
@@ -482,15 +492,16 @@ class Upload:
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
         if self.size > UPLOAD_MAX_BYTES:
-            raise AppError(f"{self.dest.name}: larger than unseen accepts from a page "
-                           f"({UPLOAD_MAX_BYTES >> 30} GB); give its path instead")
+            raise AppError(N_("{name}: larger than unseen accepts from a page ({size} GB); "
+                              "give its path instead").format(name=self.dest.name,
+                                                             size=UPLOAD_MAX_BYTES >> 30))
         self._f.write(chunk)
 
     def finish(self) -> ChosenFile:
         try:
             self._f.close()
             if self.size == 0:
-                raise AppError(f"{self.dest.name}: the file is empty")
+                raise AppError(N_("{name}: the file is empty").format(name=self.dest.name))
             with self.job.lock:
                 problems = self.job._add(self.dest, self.dest.name, uploaded=True)
                 if problems:
@@ -538,5 +549,5 @@ def _hold_lock(path: Path) -> Any:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         f.close()
-        raise AppError("another unseen app is open; use that one, or close it first") from exc
+        raise AppError(N_("another unseen app is open; use that one, or close it first")) from exc
     return f

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
 from unseen.errors import UnseenError
-from unseen.i18n import page_data
+from unseen.i18n import N_, page_data
 from unseen.media import media_kind
 from unseen.media.image import read_photo
 from unseen.review import (
@@ -54,9 +54,9 @@ def create_app(
     default the per-user state folder). ``app.state.token`` is the token."""
     ctx = ReviewContext(folder, out, settings or Settings(), engine_factory, state)
     if not ctx.folder.is_dir():
-        raise UnseenError(f"{folder}: not a folder")
+        raise UnseenError(N_("{folder}: not a folder").format(folder=folder))
     if ctx.out == ctx.folder:
-        raise UnseenError("the output folder must not be the input folder")
+        raise UnseenError(N_("the output folder must not be the input folder"))
     return review_app(ctx, token)
 
 
@@ -86,8 +86,8 @@ def review_app(ctx: ReviewContext, token: str | None = None, mode: str = "review
             logging.getLogger("unseen").debug("unexpected error", exc_info=True)
             detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
             what = type(exc).__name__ + (f": {detail}" if detail else "")
-            return _secure(JSONResponse({"error": f"unexpected error ({what})"},
-                                        status_code=500))
+            message = N_("unexpected error ({what})").format(what=what)
+            return _secure(JSONResponse({"error": message}, status_code=500))
 
     @app.exception_handler(UnseenError)
     async def user_error(request: Request, exc: UnseenError) -> JSONResponse:
@@ -156,9 +156,9 @@ def review_app(ctx: ReviewContext, token: str | None = None, mode: str = "review
         removed = body.get("removed", [])
         added = body.get("added", [])
         if not isinstance(removed, list) or not isinstance(added, list):
-            raise ReviewError("removed and added must be lists")
+            raise ReviewError(N_("removed and added must be lists"))
         if not all(isinstance(a, dict) for a in added):
-            raise ReviewError("each added region must be an object")
+            raise ReviewError(N_("each added region must be an object"))
         review = review.edit([str(r) for r in removed], added, body.get("method"),
                              body.get("shape"))
         ctx.save_photo_review(path, review)
@@ -264,14 +264,14 @@ def _thumbnail(path: Path, max_megapixels: float) -> NDArray[np.uint8]:
     try:
         with Image.open(path) as im:
             if im.size[0] * im.size[1] > max_megapixels * 1e6:
-                raise UnseenError("too large to preview")
+                raise UnseenError(N_("too large to preview"))
             im.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
             up = ImageOps.exif_transpose(im) or im
             rgb = up.convert("RGB")
             rgb.thumbnail((THUMB_SIDE, THUMB_SIDE))
             return np.asarray(rgb, np.uint8)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise UnseenError(f"cannot preview: {exc}") from exc
+        raise UnseenError(N_("cannot preview: {reason}").format(reason=exc)) from exc
 
 
 def _photo_doc(ctx: ReviewContext, rel: str, review: PhotoReview) -> dict[str, Any]:

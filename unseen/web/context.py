@@ -21,6 +21,7 @@ from PIL import Image
 from unseen.batch import Job, plan_jobs
 from unseen.batch.jobdb import JobDatabase, settings_key
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.media.image import read_photo
 from unseen.review import PhotoReview, ReviewError, ReviewStore
@@ -57,7 +58,7 @@ class ReviewContext:
         self.folder = self.folder.resolve()
         self.out = self.out.resolve()
         if self.state is not None and self.state.resolve().is_relative_to(self.out):
-            raise UnseenError("the job state must not be inside the output folder")
+            raise UnseenError(N_("the job state must not be inside the output folder"))
         # Reviews and export records live with the job state, outside the
         # output folder; content is keyed by the job's HMAC, never a plain hash.
         self.db = JobDatabase.for_output(self.out, self.state)
@@ -163,13 +164,13 @@ class ReviewContext:
 async def json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
-        raise ReviewError("request too large")
+        raise ReviewError(N_("request too large"))
     try:
         body = json.loads(raw or b"{}")
     except ValueError as exc:
-        raise ReviewError("the request is not valid JSON") from exc
+        raise ReviewError(N_("the request is not valid JSON")) from exc
     if not isinstance(body, dict):
-        raise ReviewError("the request must be a JSON object")
+        raise ReviewError(N_("the request must be a JSON object"))
     return body
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from unseen.app import UPLOAD_MAX_BYTES, AppError, AppJob, Choices
 from unseen.batch import Job
+from unseen.i18n import N_
 from unseen.report import FileResult
 from unseen.settings import Settings
 from unseen.web.app import review_app
@@ -76,7 +77,7 @@ def create_job_app(
         body = await json_body(request)
         paths = body.get("paths")
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            raise AppError("paths must be a list of file or folder paths")
+            raise AppError(N_("paths must be a list of file or folder paths"))
         return doc(problems=job.add_paths(paths))
 
     @app.post("/api/job/dialog")
@@ -84,9 +85,9 @@ def create_job_app(
         body = await json_body(request)
         kind = body.get("kind")
         if dialogs is None or not getattr(dialogs, "available", True):
-            raise AppError("no file dialog here: type or paste the path")
+            raise AppError(N_("no file dialog here: type or paste the path"))
         if kind not in ("files", "folder"):
-            raise AppError("a dialog is for files or a folder")
+            raise AppError(N_("a dialog is for files or a folder"))
         import anyio
 
         chosen = await anyio.to_thread.run_sync(dialogs, kind)
@@ -138,7 +139,7 @@ def create_job_app(
         body = await json_body(request)
         folder = body.get("folder")
         if not isinstance(folder, str):
-            raise AppError("give the folder to save into")
+            raise AppError(N_("give the folder to save into"))
         import anyio
 
         try:

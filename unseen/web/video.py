@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.media.seek import FrameSeeker
 from unseen.media.video import probe_video, read_frames
@@ -99,7 +100,7 @@ class VideoReviews:
     def _source(self, rel: str) -> Path:
         job = self.ctx.job(rel)
         if media_kind(job.source) != "video":
-            raise UnseenError("not a video")
+            raise UnseenError(N_("not a video"))
         return job.source
 
     def thumbnail(self, rel: str) -> NDArray[np.uint8]:
@@ -122,7 +123,7 @@ class VideoReviews:
                 return cached
             vf = self._seeker(rel, source, chash).frame(index)
             if vf is None:
-                raise ReviewError("no such frame")
+                raise ReviewError(N_("no such frame"))
             pixels = vf.rgb()
             self._frames[key] = pixels
             while len(self._frames) > FRAME_CACHE:
@@ -175,7 +176,8 @@ class VideoReviews:
             except UnseenError as exc:
                 task.status, task.error = "failed", str(exc)
             except Exception as exc:  # shown in the UI rather than lost in a thread
-                task.status, task.error = "failed", f"analysis failed: {exc}"
+                task.status, task.error = "failed", N_("analysis failed: {reason}").format(
+                    reason=exc)
 
         threading.Thread(target=run, daemon=True, name=f"unseen-analyze-{rel}").start()
 
@@ -204,7 +206,7 @@ class VideoReviews:
     def export(self, rel: str) -> None:
         doc = self.doc(rel)
         if doc is None:
-            raise ReviewError("find the faces in this video first")
+            raise ReviewError(N_("find the faces in this video first"))
         job = self.ctx.job(rel)
         with self._lock:
             task = self._exports.get(rel)
@@ -230,7 +232,8 @@ class VideoReviews:
                                           per_frame, progress, self.ctx.settings)
                 except Exception as exc:  # shown in the UI rather than lost in a thread
                     result = FileResult(input=str(job.source), kind="video", status="failed",
-                                        error=f"export failed: {exc}")
+                                        error=N_("export failed: {reason}").format(
+                                            reason=exc))
             self.ctx.record(job, result)
             task.result = export_summary(result, self.ctx.out)
             with self._doc_lock:
@@ -273,7 +276,7 @@ class VideoReviews:
     def _edit(self, rel: str, body: dict[str, Any]) -> None:
         doc = self.doc(rel)
         if doc is None:
-            raise ReviewError("find the faces in this video first")
+            raise ReviewError(N_("find the faces in this video first"))
         self._save(rel, edit_video_doc(doc, body, self.ctx.settings))
 
     # routes ---------------------------------------------------------------------------
@@ -295,10 +298,10 @@ class VideoReviews:
         def regions(path: str, index: int) -> list[dict[str, Any]]:
             doc = self.doc(path)
             if doc is None:
-                raise ReviewError("find the faces in this video first")
+                raise ReviewError(N_("find the faces in this video first"))
             per_frame = self.regions(path, doc)
             if not 0 <= index < len(per_frame):
-                raise ReviewError("no such frame")
+                raise ReviewError(N_("no such frame"))
             covers = self.plan(per_frame[index], doc).regions
             # ``cover``: the area the export covers (drawn in the video's shape).
             return [{**r, "cover": [round(v, 2) for v in (c.x1, c.y1, c.x2, c.y2)]}
@@ -310,7 +313,7 @@ class VideoReviews:
             if redacted:
                 doc = self.doc(path)
                 if doc is None:
-                    raise ReviewError("find the faces in this video first")
+                    raise ReviewError(N_("find the faces in this video first"))
                 per_frame = self.regions(path, doc)
                 regs = per_frame[index] if index < len(per_frame) else []
                 if regs:

@@ -24,7 +24,7 @@ async function uploadFile(file) {
     const text = await r.text();
     let data = null;
     try { data = JSON.parse(text); } catch (e) { data = { error: text }; }
-    if (!r.ok) throw new Error((data && data.error) || r.statusText);
+    if (!r.ok) throw new Error(tm((data && data.error) || r.statusText));
     return data;
   } finally {
     setBusy(-1);
@@ -51,7 +51,7 @@ async function jobView(vt) {
   let polling = false;
 
   function showProblems(list2) {
-    problems.replaceChildren(...(list2 || []).map((p) => el("div", {}, p)));
+    problems.replaceChildren(...(list2 || []).map((p) => el("div", {}, tm(p))));
   }
 
   function render() {
@@ -66,11 +66,13 @@ async function jobView(vt) {
         location.hash = f.kind + "/" + encodeURIComponent(f.name); } }, t("Review")),
       el("button", { class: "remove", disabled: busyNow, title: t("Take this file out of the job"), onclick: () =>
         api("DELETE", "/api/job/file?name=" + encodeURIComponent(f.name)).then(update).catch(showError) }, t("Remove")),
-      f.error ? el("div", { class: "error" }, f.error) : null));
+      f.error ? el("div", { class: "error" }, tm(f.error)) : null));
     list.replaceChildren(...(rows.length ? rows : [el("p", { class: "hint" }, t("No files yet."))]));
     overall.value = data.progress;
+    overallLabel.dataset.total = data.files.length;
     const c = data.counts || {};
     const done = (c.written || 0) + (c.done || 0) + (c.unsafe || 0) + (c.failed || 0);
+    overallLabel.dataset.done = done;
     overallLabel.textContent = data.files.length
       ? t("{done} of {n} files processed", { done, n: data.files.length }) +
         (c.unsafe ? " · " + t("{n} unsafe", { n: c.unsafe }) : "") +
@@ -82,10 +84,10 @@ async function jobView(vt) {
     if (data.error) showProblems([data.error]);
     if (data.saved) {
       const s = data.saved;
-      savedBox.replaceChildren(el("div", { class: "panel safe", id: "savedinfo" },
+      savedBox.replaceChildren(el("div", { class: "panel safe", id: "savedinfo", "data-saved": s.files.length },
         el("div", {}, t("Saved {n} safe file(s) to {folder}", { n: s.files.length, folder: s.folder })),
         s.not_saved.length ? el("div", { class: "error" }, t("Not saved:")) : null,
-        s.not_saved.map((x) => el("div", { class: "error" }, "• " + x.name + ": " + x.why)),
+        s.not_saved.map((x) => el("div", { class: "error" }, "• " + x.name + ": " + tm(x.why))),
         el("div", { class: "hint" }, t("The job is finished: unseen deleted its own copies. The report below stays until you close the app."))));
     } else {
       savedBox.replaceChildren();
