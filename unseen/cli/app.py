@@ -10,32 +10,35 @@ import os
 import signal
 
 from unseen.cli.common import ExitCode, Parser, UsageError
+from unseen.i18n import _
 from unseen.settings import Settings
 
 
 def parser() -> Parser:
     p = Parser(
         prog="unseen app",
-        description="Open unseen's app: add photos and videos, choose what to hide, check "
-        "each file, save the safe copies to a folder. It runs on this computer only.",
+        description=_("Open unseen's app: add photos and videos, choose what to hide, check "
+                      "each file, save the safe copies to a folder. It runs on this computer "
+                      "only."),
     )
     p.add_argument("--no-browser", action="store_true",
-                   help="open no window and no browser; only print the address")
+                   help=_("open no window and no browser; only print the address"))
     p.add_argument("--browser", action="store_true",
-                   help="open the default browser even when a native window is possible")
+                   help=_("open the default browser even when a native window is possible"))
     p.add_argument("--verify", choices=("off", "fast", "full"), default=Settings.verify,
-                   help="check every file like an attacker (default fast)")
+                   help=_("check every file like an attacker (default fast)"))
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="files processed in parallel (default: number of cores)")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
+                   help=_("files processed in parallel (default: number of cores)"))
+    p.add_argument("--port", type=int, default=0,
+                   help=_("port on 127.0.0.1 (default: any free)"))
     return p
 
 
 def run(a: argparse.Namespace) -> int:
     if not 0 <= a.port <= 65535:
-        raise UsageError("unseen app: --port must be between 0 and 65535")
+        raise UsageError("unseen app: " + _("--port must be between 0 and 65535"))
     if a.jobs < 1:
-        raise UsageError("unseen app: --jobs must be 1 or more")
+        raise UsageError("unseen app: " + _("--jobs must be 1 or more"))
     from unseen.app import AppJob
     from unseen.web.server import run_app
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unseen.i18n import _
 from unseen.settings import Settings
 
 HOST = "127.0.0.1"
@@ -95,9 +96,10 @@ def serve(
     """Run until interrupted."""
     out = out or default_output(folder)
     review = make_server(folder, out, settings, port, state=state)
-    print(f"unseen: reviewing {folder.resolve()}; safe files go to {out.resolve()}")
+    print(_("unseen: reviewing {folder}; safe files go to {output}").format(
+        folder=folder.resolve(), output=out.resolve()))
     print(f"unseen: open {review.url}")
-    print("unseen: only this computer can reach it; press Ctrl-C to stop", flush=True)
+    print(_("unseen: only this computer can reach it; press Ctrl-C to stop"), flush=True)
     if open_browser and can_open_browser():
         # A missing or broken browser never stops the server.
         with contextlib.suppress(Exception):
@@ -173,13 +175,14 @@ def run_app(job: Any, show: str = "window", port: int = 0,
                 return "window"
             except Exception as exc:  # no GUI toolkit: the browser instead
                 dialogs.window = None
-                say(f"unseen: no native window ({type(exc).__name__}); using the browser")
+                say(_("unseen: no native window ({reason}); using the browser").format(
+                    reason=type(exc).__name__))
                 return _in_browser(server, thread, say, open_browser=True)
             finally:
                 server.server.should_exit = True
                 thread.join(10)
     say(f"unseen: open {server.url}")
-    say("unseen: only this computer can reach it; press Ctrl-C to stop")
+    say(_("unseen: only this computer can reach it; press Ctrl-C to stop"))
     if show != "none" and can_open_browser():
         with contextlib.suppress(Exception):
             webbrowser.open(server.url)
@@ -189,7 +192,7 @@ def run_app(job: Any, show: str = "window", port: int = 0,
 
 def _in_browser(server: ReviewServer, thread: Any, say: Any, open_browser: bool) -> str:
     say(f"unseen: open {server.url}")
-    say("unseen: only this computer can reach it; press Ctrl-C to stop")
+    say(_("unseen: only this computer can reach it; press Ctrl-C to stop"))
     if open_browser:
         with contextlib.suppress(Exception):
             webbrowser.open(server.url)
