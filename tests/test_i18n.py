@@ -146,6 +146,15 @@ def test_language_follows_the_locale(environ: dict[str, str], code: str) -> None
     assert i18n.environment_language(environ) == code
 
 
+def test_desktop_languages() -> None:
+    """macOS keeps the language in AppleLanguages (no LANG for apps started from the
+    Finder); Windows names its locales in words."""
+    assert i18n.apple_language('(\n    "zh-Hant-TW",\n    "en-US"\n)') == "zh-Hant-TW"
+    assert i18n.normalize(i18n.apple_language('(\n    "zh-Hans-CN"\n)')) == "zh_Hans"
+    assert i18n.normalize(i18n.apple_language('(\n    "zh-HK"\n)')) == "zh_Hant"
+    assert i18n.apple_language("") is None
+
+
 def test_names_and_codes() -> None:
     assert i18n.languages() == {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
     for name, code in [("zh-Hans", "zh_Hans"), ("zh-hant", "zh_Hant"), ("zh", "zh_Hans"),

@@ -9,11 +9,15 @@ back to English.
 
 from __future__ import annotations
 
+import _locale
+import contextlib
 import gettext as _gettext
 import json
 import locale
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Mapping
 from functools import cache, lru_cache
 from pathlib import Path
@@ -78,12 +82,38 @@ def system_language(environ: Mapping[str, str] | None = None) -> str:
         return normalize(value) or SOURCE_LANGUAGE
     if environ is None:
         # Windows and macOS apps started from the desktop often have no variable.
-        try:
-            name = locale.getlocale()[0]
-        except ValueError:
-            name = None
-        return normalize(name) or SOURCE_LANGUAGE
+        return normalize(desktop_locale()) or SOURCE_LANGUAGE
     return SOURCE_LANGUAGE
+
+
+def desktop_locale() -> str | None:
+    """The user's language as the desktop keeps it, when no variable says it: the
+    first of macOS's AppleLanguages, Windows' user locale, else Python's locale.
+    (Not tested on macOS or Windows.)"""
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(["defaults", "read", "-g", "AppleLanguages"],
+                                 capture_output=True, text=True, timeout=2).stdout
+        except (OSError, subprocess.SubprocessError):
+            out = ""
+        if first := apple_language(out):
+            return first
+    if sys.platform == "win32":
+        get = getattr(_locale, "_getdefaultlocale", None)
+        if get is not None:
+            with contextlib.suppress(Exception):
+                return str(get()[0] or "") or None
+    try:
+        return locale.getlocale()[0]
+    except ValueError:
+        return None
+
+
+def apple_language(defaults_output: str) -> str | None:
+    """The first language of ``defaults read -g AppleLanguages`` (``("zh-Hant-TW",
+    "en-US")``), or None."""
+    m = re.search(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*", defaults_output)
+    return m.group(0) if m else None
 
 
 def environment_language(environ: Mapping[str, str] | None = None) -> str:
