@@ -202,6 +202,12 @@ def test_translate_finds_a_finished_message() -> None:
     assert i18n.translate(unsafe, "zh_Hans") == (
         "判定为不安全，未交付：第 3 帧：10,20（30 像素）处仍能检测到一张脸（centerface）；"
         "元数据：在 EXIF 中找到 GPSLatitude（location）（--allow-unsafe 会把它保留为 *.UNSAFE.*）")
+    # Lists of known things, as the file-name clues give them.
+    assert i18n.translate("note: the file name holds a date, a time and the app (WeChat); "
+                          "rename it before publishing", "zh_Hant") == \
+        "注意：檔名帶有日期、時間和WeChat 的命名方式；發布前請改名"
+    assert i18n.translate("the processing of input and output failed", "zh_Hans") == \
+        "the processing of input and output failed"
     assert i18n.translate("something only English knows", "zh_Hans") == \
         "something only English knows"
     assert i18n.translate("cannot be read: x", "en") == "cannot be read: x"

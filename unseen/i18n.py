@@ -198,13 +198,27 @@ def page_data(default: str | None = None) -> str:
     (``unseen/web/static/i18n.js``) switches between them without asking the server."""
     start = normalize(default) if default else current_language()
     doc = {"default": start or SOURCE_LANGUAGE, "languages": languages(),
-           "catalogs": {code: catalog(code) for code in LANGUAGES if code != SOURCE_LANGUAGE}}
+           "catalogs": {code: catalog(code) for code in LANGUAGES if code != SOURCE_LANGUAGE},
+           "numeric": sorted(NUMERIC_PLACEHOLDERS)}
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_MIN_LITERAL = 3  # a template of placeholders alone would match any text
+_MIN_LITERAL = 4  # a template of placeholders (and "and") alone would match any text
+LIST_COMMA = N_("{items}, {item}")
+LIST_AND = N_("{items} and {item}")
+"""How a list of things is written ("a date, a time and a Unix time"), for `translate`."""
+_LIST_SPLIT = re.compile(r", | and ")
+NUMERIC_PLACEHOLDERS = frozenset({
+    "n", "count", "done", "total", "checked", "runs", "written", "unsafe", "failed", "faces",
+    "plates", "frame", "frames", "found", "declared", "seconds", "hours", "mp", "limit",
+    "width", "height", "size", "offset", "turn", "number", "rate", "speed", "files", "mb",
+    "distance", "null", "similarity", "score",
+})
+"""Placeholders that always hold a number ("{n} failed" must not match "the upload
+failed"); `translate` and the page's tm() match them to numbers only."""
+_NUMBER = r"-?\d[\d.,]*\+?"
 
 
 @lru_cache(maxsize=8)
@@ -225,7 +239,8 @@ def _templates(lang: str) -> list[tuple[re.Pattern[str], str]]:
                 regex.append(f"(?P={piece})")
             else:
                 seen.add(piece)
-                regex.append(f"(?P<{piece}>.+?)")
+                value = _NUMBER if piece in NUMERIC_PLACEHOLDERS else ".+?"
+                regex.append(f"(?P<{piece}>{value})")
         found.append((len(literal), re.compile("".join(regex), re.DOTALL), text))
     found.sort(key=lambda x: -x[0])
     return [(p, t) for _, p, t in found]
@@ -257,12 +272,32 @@ def translate(text: str, lang: str | None = None, _depth: int = 0) -> str:
     return text
 
 
+def _translate_list(value: str, code: str, depth: int) -> str | None:
+    """A list of messages ("a date, a time and a Unix time") in ``code``, or None
+    unless every item is known."""
+    parts = _LIST_SPLIT.split(value)
+    if len(parts) < 2:
+        return None
+    done = [translate(p, code, depth) for p in parts]
+    if any(d == p for d, p in zip(done, parts, strict=True)):
+        return None
+    t = _translations(code)
+    out = done[0]
+    for item in done[1:-1]:
+        out = t.gettext(LIST_COMMA).format(items=out, item=item)
+    return t.gettext(LIST_AND).format(items=out, item=done[-1])
+
+
 def _translate_value(value: str, code: str, depth: int) -> str:
-    # Only sentences: a single word (a method name, a file name) is kept as written.
-    if len(value.split()) < 3:
+    # Only phrases: a single word (a method name, a file name) is kept as written.
+    if len(value.split()) < 2:
         return value
     out = translate(value, code, depth)
-    if out == value and "; " in value:
+    if out != value:
+        return out
+    if listed := _translate_list(value, code, depth):
+        return listed
+    if "; " in value:
         out = "；".join(translate(v, code, depth) for v in value.split("; "))
         return value if out == value.replace("; ", "；") else out
-    return out
+    return value

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
+from unseen.i18n import N_
 from unseen.media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
 
 ClueCategory = Literal["time", "device", "software", "other"]
@@ -57,15 +58,16 @@ _COUNTER = re.compile(
     r"|(?<![a-z0-9])P\d{7}(?!\d)",
     re.IGNORECASE,
 )
-_BRANDS = {"GOPR": "a GoPro", "GH": "a GoPro", "GX": "a GoPro", "GP": "a GoPro",
-           "GS": "a GoPro", "DJI": "a DJI drone"}
+_GOPRO = N_("a file counter of a GoPro")
+_BRANDS = {"GOPR": _GOPRO, "GH": _GOPRO, "GX": _GOPRO, "GP": _GOPRO, "GS": _GOPRO,
+           "DJI": N_("a file counter of a DJI drone")}
 # DCF camera folders: three digits and five letters or digits (100CANON, 101APPLE).
 _DCF_FOLDER = re.compile(r"^\d{3}(?=[A-Z0-9_]*[A-Z])[A-Z0-9_]{5}$", re.IGNORECASE)
 _DEVICE_PREFIX = [
-    (re.compile(r"^PXL_", re.I), "the prefix of a Google Pixel phone"),
-    (re.compile(r"^MVIMG_", re.I), "the prefix of a Google camera motion photo"),
-    (re.compile(r"^WIN_\d{8}", re.I), "the prefix of the Windows camera app"),
-    (re.compile(r"\.insv$|^LRV_", re.I), "the naming of an action camera"),
+    (re.compile(r"^PXL_", re.I), N_("the prefix of a Google Pixel phone")),
+    (re.compile(r"^MVIMG_", re.I), N_("the prefix of a Google camera motion photo")),
+    (re.compile(r"^WIN_\d{8}", re.I), N_("the prefix of the Windows camera app")),
+    (re.compile(r"\.insv$|^LRV_", re.I), N_("the naming of an action camera")),
 ]
 _APPS = [
     (re.compile(r"whatsapp|(?<![a-z0-9])WA\d{4}(?!\d)", re.I), "WhatsApp"),
@@ -81,7 +83,7 @@ _APPS = [
     (re.compile(r"tiktok|douyin|抖音", re.I), "TikTok or Douyin"),
     (re.compile(r"weibo|微博", re.I), "Weibo"),
     (re.compile(r"screenshot|screen[ _-]?shot|screen[ _-]?record|截图|截屏|录屏", re.I),
-     "the naming of a screenshot or screen recording tool"),
+     N_("the naming of a screenshot or screen recording tool")),
 ]
 
 
@@ -98,31 +100,31 @@ def name_clues(name: str) -> list[NameClue]:
         return found
 
     for m in take(_YMD):
-        clues.append(NameClue("time", "a date", m.group("date")))
+        clues.append(NameClue("time", N_("a date"), m.group("date")))
         if m.group("time"):
-            clues.append(NameClue("time", "a time", m.group("time")))
+            clues.append(NameClue("time", N_("a time"), m.group("time")))
     for m in take(_DMY):
         a, b = int(m.group("a")), int(m.group("b"))
         if (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31):
-            clues.append(NameClue("time", "a date", m.group(0)))
-    clues += [NameClue("time", "a date", m.group(0)) for m in take(_WORD_DATE)]
-    clues += [NameClue("time", "a time", m.group(0)) for m in take(_TIME)]
-    clues += [NameClue("time", "a Unix time", m.group(0)) for m in take(_EPOCH)]
+            clues.append(NameClue("time", N_("a date"), m.group(0)))
+    clues += [NameClue("time", N_("a date"), m.group(0)) for m in take(_WORD_DATE)]
+    clues += [NameClue("time", N_("a time"), m.group(0)) for m in take(_TIME)]
+    clues += [NameClue("time", N_("a Unix time"), m.group(0)) for m in take(_EPOCH)]
     for m in take(_COUNTER):
         prefix = (m.group("p") or "").upper()
         brand = _BRANDS.get(prefix) or _BRANDS.get(prefix[:2])
-        what = f"a file counter of {brand}" if brand else "a camera's file counter"
+        what = brand or N_("a camera's file counter")
         clues.append(NameClue("device", what, m.group(0)))
     if _DCF_FOLDER.match(name):
-        clues.append(NameClue("device", "a camera's folder name", name))
+        clues.append(NameClue("device", N_("a camera's folder name"), name))
     for rx, what in _DEVICE_PREFIX:
         if hit := rx.search(name):
             clues.append(NameClue("device", what, hit.group(0)))
     for rx, app in _APPS:
         if hit := rx.search(name):
-            what = app if app.startswith("the ") else f"the app ({app})"
+            what = app if app.startswith("the ") else N_("the app ({app})").format(app=app)
             clues.append(NameClue("software", what, hit.group(0)))
-    clues += [NameClue("other", "an ID the phone or app gave the file", m.group(0))
+    clues += [NameClue("other", N_("an ID the phone or app gave the file"), m.group(0))
               for m in _UUID.finditer(name)]
     return list(dict.fromkeys(clues))
 
@@ -134,7 +136,7 @@ def identifying_name(name: str) -> str | None:
         return None
     whats = list(dict.fromkeys(c.what for c in clues))
     listed = whats[0] if len(whats) == 1 else ", ".join(whats[:-1]) + " and " + whats[-1]
-    return f"holds {listed}"
+    return N_("holds {what}").format(what=listed)
 
 
 # Consonants only: a neutral name can never spell a date, a counter or an app.
@@ -169,7 +171,8 @@ class NamePlan:
             tag = self._tag("/".join(parts[: i + 1]), 3 * self.length if longer else self.length)
             suffix = PurePosixPath(part).suffix.lower() if last else ""
             out.append(f"{word}-{tag}{suffix}")
-            reasons.append(f"{'the name' if last else 'a folder name'} {why}")
+            reasons.append((N_("the name {why}") if last else N_("a folder name {why}")).format(
+                why=why))
         return PurePosixPath(*out), reasons
 
     def _tag(self, text: str, length: int) -> str:

@@ -17,6 +17,7 @@
   try { stored = window.localStorage.getItem(KEY); } catch (e) { stored = null; }
   let current = known(stored) ? stored : (known(data.default) ? data.default : "en");
   const patterns = {};
+  const numeric = new Set(data.numeric || []);  // placeholders that hold numbers only
 
   function use(code) {
     current = code;
@@ -33,12 +34,12 @@
       const pieces = english.split(/\{(\w+)\}/);
       if (pieces.length === 1) continue;
       const literal = pieces.filter((_, i) => i % 2 === 0).join("");
-      if ((literal.match(/[A-Za-z]/g) || []).length < 3) continue;
+      if ((literal.match(/[A-Za-z]/g) || []).length < 4) continue;
       const names = [];
       const source = pieces.map((p, i) => {
         if (i % 2 === 0) return p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
         names.push(p);
-        return "([\\s\\S]+?)";
+        return numeric.has(p) ? "(-?\\d[\\d.,]*\\+?)" : "([\\s\\S]+?)";
       }).join("");
       out.push([literal.length, new RegExp("^" + source + "$"), names, translated]);
     }
