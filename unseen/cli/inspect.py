@@ -14,7 +14,7 @@ from rich.markup import escape
 from unseen.cli.common import ExitCode, Parser, stderr, stdout
 from unseen.errors import UnseenError
 from unseen.i18n import N_, _, translate
-from unseen.metadata import CATEGORIES, CATEGORY_TITLES, MetadataFinding, inspect
+from unseen.metadata import CATEGORIES, CATEGORY_TITLES, FILE_NAME, MetadataFinding, inspect
 
 RISK_NOTE = {
     "location": N_("where it was made"),
@@ -69,9 +69,12 @@ def _print_findings(out: Console, path: Path, findings: list[MetadataFinding]) -
         group = [f for f in findings if f.category == cat]
         if not group:
             continue
-        out.print(f"  [bold]{escape(_(CATEGORY_TITLES[cat]))}[/bold] "
-                  f"({escape(_(RISK_NOTE[cat]))})")
+        out.print("  [bold]" + escape(_("{title} ({what})").format(
+            title=_(CATEGORY_TITLES[cat]), what=_(RISK_NOTE[cat]))) + "[/bold]")
         for f in group:
             value = f": {escape(f.value)}" if f.value else ""
-            out.print(f"    {escape(translate(f.name))}{value}  "
-                      f"[dim]({escape(f.where)})[/dim]")
+            # Field names are the format's own (GPSLatitude); what a file name gives
+            # away is unseen's wording.
+            name, where = ((translate(f.name), _(f.where)) if f.where == FILE_NAME
+                           else (f.name, f.where))
+            out.print(f"    {escape(name)}{value}  [dim]({escape(where)})[/dim]")

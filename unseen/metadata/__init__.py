@@ -27,6 +27,7 @@ from unseen.metadata.video import ContainerFormat
 __all__ = [
     "CATEGORIES",
     "CATEGORY_TITLES",
+    "FILE_NAME",
     "CleanResult",
     "MetadataFinding",
     "MetadataFormat",
@@ -36,6 +37,8 @@ __all__ = [
     "inspect",
 ]
 
+FILE_NAME = N_("file name")
+"""Where a finding of the file's name is (`MetadataFinding.where`)."""
 # Most specific first; the first whose sniff() accepts the file handles it.
 REGISTRY: list[type[MetadataFormat]] = [JpegFormat, PngFormat, ContainerFormat, PillowImageFormat]
 
@@ -72,7 +75,7 @@ def inspect(path: str | Path, names: bool = False) -> list[MetadataFinding]:
     if names:
         from unseen.metadata.names import name_clues
 
-        found += [MetadataFinding(c.category, c.what, "file name", c.text)
+        found += [MetadataFinding(c.category, c.what, FILE_NAME, c.text)
                   for c in name_clues(Path(path).name)]
     return found
 
