@@ -357,7 +357,8 @@ class AppJob:
         except UnseenError as exc:
             self.error = str(exc)
         except Exception as exc:  # one line in the page, never a traceback
-            self.error = f"processing stopped (unexpected error, {type(exc).__name__}: {exc})"
+            self.error = N_("processing stopped (unexpected error, {what})").format(
+                what=f"{type(exc).__name__}: {exc}")
         finally:
             with self.lock:
                 for f in order:

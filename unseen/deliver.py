@@ -209,8 +209,9 @@ def plate_findings(found: Detections, covered: np.ndarray) -> list[Finding]:
         if part.size and float(part.mean()) >= 0.5:
             continue
         out.append(Finding("plate", "unsafe",
-                           f"a licence plate at {(x1 + x2) / 2:.0f},{(y1 + y2) / 2:.0f} "
-                           f"({x2 - x1:.0f} px wide) is still readable",
+                           N_("a licence plate at {where} ({size} px wide) is still "
+                              "readable").format(where=f"{(x1 + x2) / 2:.0f},{(y1 + y2) / 2:.0f}",
+                                                 size=f"{x2 - x1:.0f}"),
                            (x1, y1, x2, y2), y2 - y1, detectors=("text",)))
     return out
 

@@ -142,7 +142,8 @@ class Settings:
             raise ValueError(N_("unknown verification mode {value}").format(
                 value=repr(self.verify)))
         if self.audio not in AUDIO_MODES:
-            raise ValueError(f"unknown audio mode {self.audio!r} ({', '.join(AUDIO_MODES)})")
+            raise ValueError(N_("unknown audio mode {value} ({known})").format(
+                value=repr(self.audio), known=", ".join(AUDIO_MODES)))
         if self.keep_audio and self.audio == "drop":
             object.__setattr__(self, "audio", "keep")
         object.__setattr__(self, "keep_audio", self.audio == "keep")

@@ -80,8 +80,8 @@ def prepare_batch(
     output = output_folder(inputs, out)
     folder = state_folder(output, state)
     if _inside(folder, output):
-        raise UnseenError(f"the job state would go into the output folder ({folder}); "
-                          "give --state DIR outside it")
+        raise UnseenError(N_("the job state would go into the output folder ({state}); give "
+                             "--state DIR outside it").format(state=folder))
     names = None if keep_names else NamePlan(job_secret(folder))
     return BatchPlan(plan_jobs(inputs, out, names), output, folder)
 
@@ -141,7 +141,7 @@ def _check_inputs(inputs: Sequence[Path]) -> None:
         raise UnseenError(N_("no input given"))
     for p in inputs:
         if not p.exists():
-            raise UnseenError(f"{p}: no such file or folder")
+            raise UnseenError(N_("{path}: no such file or folder").format(path=p))
 
 
 def _out_is_file(inputs: Sequence[Path], out: Path) -> bool:

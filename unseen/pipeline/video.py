@@ -318,8 +318,8 @@ class VideoRedactor:
                 raise
             if written != timeline.frames:
                 raise IncompleteRedactionError(
-                    f"only {written} of {timeline.frames} frames could be redacted; "
-                    "nothing was written"
+                    N_("only {done} of {total} frames could be redacted; nothing was "
+                       "written").format(done=written, total=timeline.frames)
                 )
         return written
 

@@ -209,16 +209,20 @@ class VideoJudge:
                 diff = float(np.abs(thumb.astype(np.float32) - mark.thumb).mean())
                 if diff > MARK_TOLERANCE:
                     v.add(Finding("unchecked", "unsafe",
-                                  f"frame {i:,}: the written frame is not the one judged "
-                                  f"(difference {diff:.1f})", frame=i))
+                                  N_("frame {frame}: the written frame is not the one judged "
+                                     "(difference {difference})").format(
+                                         frame=f"{i:,}", difference=f"{diff:.1f}"), frame=i))
             if self._fill:
                 open_fills += self._open_fills(i, pixels, v)
         if count != tl.frames:
             v.add(Finding("unchecked", "unsafe",
-                          f"the written file has {count} frames, the original {tl.frames}"))
+                          N_("the written file has {count} frames, the original "
+                             "{total}").format(count=count, total=tl.frames)))
+        checked = (N_("{checked} of {total} frames checked for faces, covers checked in every "
+                      "frame") if self._fill else
+                   N_("{checked} of {total} frames checked for faces"))
         v.add(Finding("unchecked", "note",
-                      f"{len(self._rounds)} of {tl.frames} frames checked for faces"
-                      + (", covers checked in every frame" if self._fill else "")))
+                      checked.format(checked=len(self._rounds), total=tl.frames)))
         check_metadata(output, v)
         v.seconds["frames_checked"] = float(len(self._rounds))
         v.seconds["read_back"] = time.perf_counter() - start - v.seconds.get("metadata", 0.0)
@@ -249,7 +253,9 @@ class VideoJudge:
             found += 1
             verdict.add(Finding(
                 "detected", "unsafe",
-                f"frame {index:,}: the region at {x + bw / 2:.0f},{y + bh / 2:.0f} is not "
-                f"filled in the written file ({area} px differ)",
+                N_("frame {frame}: the region at {where} is not filled in the written file "
+                   "({count} px differ)").format(frame=f"{index:,}",
+                                                 where=f"{x + bw / 2:.0f},{y + bh / 2:.0f}",
+                                                 count=area),
                 (float(x), float(y), float(x + bw), float(y + bh)), float(bh), frame=index))
         return found
