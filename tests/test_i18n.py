@@ -159,6 +159,7 @@ def test_names_and_codes() -> None:
     assert i18n.languages() == {"en": "English", "zh_Hans": "简体中文", "zh_Hant": "繁體中文"}
     for name, code in [("zh-Hans", "zh_Hans"), ("zh-hant", "zh_Hant"), ("zh", "zh_Hans"),
                        ("zh_CN", "zh_Hans"), ("zh-TW", "zh_Hant"), ("en_GB", "en"),
+                       ("zh_Hans_HK", "zh_Hans"), ("zh-Hant-CN", "zh_Hant"),
                        ("Chinese (Traditional)_Taiwan", "zh_Hant"),
                        ("Chinese (Simplified)_China", "zh_Hans"), ("fr", None), ("", None)]:
         assert i18n.normalize(name) == code, name

@@ -52,6 +52,8 @@ def normalize(code: str | None) -> str | None:
         return "en"
     if lang == "zh":
         rest = [p.upper() for p in parts[1:]]
+        if "HANS" in rest:  # the script named outright wins over the region
+            return "zh_Hans"
         return "zh_Hant" if any(p in _HANT_REGIONS for p in rest) else "zh_Hans"
     # Windows names its locales in words ("Chinese (Traditional)_Taiwan").
     words = name.lower()
