@@ -64,6 +64,34 @@ def recall(hits: dict[str, list[bool]]) -> dict[str, float]:
     return out
 
 
+def changed_share(original: NDArray[np.uint8], output: NDArray[np.uint8]) -> float:
+    """The share of the image's pixels that differ between original and output."""
+    return float((output != original).any(axis=2).mean())
+
+
+def face_box_precision(found: NDArray[np.floating], boxes: Sequence[Sequence[float]]
+                       ) -> tuple[int, int]:
+    """(reported face boxes that are a ground-truth face, reported boxes).
+
+    A reported box (x1, y1, x2, y2) is a face when it overlaps a ground-truth
+    box (x, y, w, h) by an IoU of 0.2 or more, or holds its centre while at
+    most three times its height (ground truth boxes are tight, detector boxes
+    looser, and tiny boxes shift by a pixel or two)."""
+    from unseen.detections import pairwise_overlap
+
+    found = np.asarray(found, np.float64).reshape(-1, 4)
+    if not len(found) or not len(boxes):
+        return 0, len(found)
+    gt = np.asarray(boxes, np.float64).reshape(-1, 4).copy()
+    gt[:, 2:] += gt[:, :2]
+    iou = pairwise_overlap(found, gt)
+    cx, cy = (gt[:, 0] + gt[:, 2]) / 2, (gt[:, 1] + gt[:, 3]) / 2
+    inside = ((found[:, None, 0] <= cx) & (cx <= found[:, None, 2])
+              & (found[:, None, 1] <= cy) & (cy <= found[:, None, 3])
+              & ((found[:, None, 3] - found[:, None, 1]) <= 3 * (gt[:, 3] - gt[:, 1])))
+    return int(((iou >= 0.2) | inside).any(axis=1).sum()), len(found)
+
+
 def _clipped(
     x1: float, y1: float, x2: float, y2: float, width: int, height: int
 ) -> list[float] | None:

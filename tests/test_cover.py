@@ -124,9 +124,10 @@ def test_crowd_covers_small_faces_within_area_budget(engine, detected) -> None: 
 
 def test_head_mode_covers_hair(engine, detected) -> None:  # type: ignore[no-untyped-def]
     r = run_mode(engine, detected, Settings(cover="head", crowd=False))
-    # Measured 0.971: every miss is a face the detector did not find at all
-    # (target 0.98; see the README's Wider cover section).
-    assert r["head"] >= 0.965
+    # Detection alone (no verification, as measured here): 0.944. Since issue
+    # 14 the first pass leaves weak candidates to verification, whose repairs
+    # get the same head cover (unseen.deliver, ``widen``); before, 0.971 here.
+    assert r["head"] >= 0.935
 
 
 def test_body_mode_covers_torsos(engine, detected) -> None:  # type: ignore[no-untyped-def]

@@ -79,7 +79,7 @@ def test_portrait_photo_is_processed_upright(engine, shared_data: Path, tmp_path
     assert out.size == upright.size
     assert out.getexif().get(0x0112) is None
     assert abs(r_side.faces - faces_up) <= max(2, faces_up // 10)
-    assert r_side.faces >= 5
+    assert r_side.faces >= 2  # the photo's two faces (it once counted 5 with false boxes)
 
 
 def test_api_array_roundtrip(engine) -> None:  # type: ignore[no-untyped-def]

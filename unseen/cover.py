@@ -70,7 +70,7 @@ def body_boxes(faces: Detections) -> Detections:
 
 
 def crowd_is_dense(faces: Detections) -> bool:
-    """The automatic rule: many small faces make a crowd photo."""
+    """The automatic rule: many small faces (or crowd candidates) make a crowd photo."""
     return int((faces.heights < CROWD_FACE_PX).sum()) >= CROWD_AUTO_MIN_FACES
 
 
@@ -123,7 +123,9 @@ def _components(adjacency: NDArray[np.bool_]) -> tuple[int, NDArray[np.intp]]:
 
 
 def mask_to_boxes(mask: NDArray[np.uint8], kind: str, cell: int = 4) -> Detections:
-    """Cover a mask with box runs on a grid of ``cell`` pixels (never smaller)."""
+    """Cover a mask with boxes on a grid of ``cell`` pixels (never smaller): runs
+    of cells per grid row, and a run continued by the same run in the next rows
+    becomes one taller box, so a crowd is a few regions, not hundreds."""
     h, w = mask.shape
     if not mask.any():
         return Detections.empty()
@@ -132,11 +134,19 @@ def mask_to_boxes(mask: NDArray[np.uint8], kind: str, cell: int = 4) -> Detectio
     padded[:h, :w] = mask
     grid = padded.reshape(gh, cell, gw, cell).max(axis=(1, 3)) > 0
     boxes = []
-    for r in range(gh):
-        row = np.concatenate([[False], grid[r], [False]])
-        edges = np.flatnonzero(row[1:] != row[:-1])
-        for a, b in zip(edges[::2], edges[1::2], strict=True):
-            boxes.append((a * cell, r * cell, min(w, b * cell), min(h, (r + 1) * cell)))
+    open_runs: dict[tuple[int, int], int] = {}  # (first, last cell) -> first row
+    for r in range(gh + 1):
+        runs = set()
+        if r < gh:
+            row = np.concatenate([[False], grid[r], [False]])
+            edges = np.flatnonzero(row[1:] != row[:-1])
+            runs = {(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)}
+        for run in [k for k in open_runs if k not in runs]:
+            a, b = run
+            top = open_runs.pop(run)
+            boxes.append((a * cell, top * cell, min(w, b * cell), min(h, r * cell)))
+        for run in runs:
+            open_runs.setdefault(run, r)
     return Detections.from_boxes(boxes, kind)
 
 
@@ -149,15 +159,24 @@ def cover_regions(
 ) -> Detections:
     """Everything to redact in one image: the faces, plus heads, bodies,
     crowd bands and other detectors' regions (persons, plates) as the
-    settings ask. Regions are clipped to the image."""
-    parts = [faces]
-    if settings.cover in ("head", "body"):
-        parts.append(head_boxes(faces))
-    if settings.cover == "body":
-        parts.append(body_boxes(faces))
+    settings ask. Regions are clipped to the image.
+
+    ``faces`` may hold ``crowd`` candidates (small faces the detector could not
+    confirm, in a photo with a crowd): they are covered with the crowd bands,
+    as part of one crowd area, unless crowd cover is off."""
     crowd = settings.crowd if settings.crowd is not None else crowd_is_dense(faces)
+    is_face = faces.kinds != "crowd"
+    people = faces.filter(is_face)
+    parts = [people]
+    if settings.cover in ("head", "body"):
+        parts.append(head_boxes(people))
+    if settings.cover == "body":
+        parts.append(body_boxes(people))
     if crowd:
-        parts.append(mask_to_boxes(crowd_mask(faces, width, height), "crowd"))
+        mask = crowd_mask(faces, width, height)
+        for x1, y1, x2, y2 in faces.filter(~is_face).boxes.tolist():
+            mask[max(0, int(y1)):int(np.ceil(y2)), max(0, int(x1)):int(np.ceil(x2))] = 1
+        parts.append(mask_to_boxes(mask, "crowd"))
     parts.extend(extra)
     return Detections.concat(parts).clipped(width, height)
 

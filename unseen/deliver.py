@@ -114,6 +114,7 @@ def deliver_photo(
     plan: RedactionPlan | None = None,
     repair: bool = True,
     plates: Callable[[np.ndarray], Detections] | None = None,
+    widen: Callable[[Detections], Detections] | None = None,
 ) -> None:
     """Cover ``regions`` of ``photo`` and deliver it at ``dest``.
 
@@ -123,7 +124,9 @@ def deliver_photo(
     and faces it still recognises filled, and the file written and judged
     again (up to `MAX_REPAIRS` times). ``plates``: a plate finder run on the
     written file too (with ``--plates``); a readable plate outside every cover
-    is unsafe and repaired like a face. Still unsafe: withheld. Raises
+    is unsafe and repaired like a face. ``widen``: the regions to cover for
+    faces verification found (the cover mode's heads and bodies around them;
+    default the faces alone). Still unsafe: withheld. Raises
     `UnseenError` for what cannot be written; nothing is left behind then.
     """
     start = time.perf_counter()
@@ -146,8 +149,8 @@ def deliver_photo(
         known = [f.box for f in unsafe if f.kind == "reidentified" and f.box is not None]
         readable = [f.box for f in unsafe if f.kind == "plate" and f.box is not None]
         extra = Detections.concat([
-            Detections.from_boxes(missed).with_sources("verify") if missed
-            else Detections.empty(),
+            _widened(Detections.from_boxes(missed).with_sources("verify"), widen)
+            if missed else Detections.empty(),
             Detections.from_boxes(readable, "plate").with_sources("verify") if readable
             else Detections.empty()])
         if len(extra):
@@ -175,6 +178,14 @@ def deliver_photo(
     verdict.repaired = repaired
     verdict.seconds["total"] = time.perf_counter() - start
     withhold_if_unsafe(verdict, dest, result, policy.allow_unsafe)
+
+
+def _widened(faces: Detections, widen: Callable[[Detections], Detections] | None
+             ) -> Detections:
+    if widen is None:
+        return faces
+    regions = widen(faces)
+    return regions.with_sources("verify") if len(regions) else faces
 
 
 def _judge_photo(adversary: Adversary, photo: Photo, plan: RedactionPlan,

@@ -2,7 +2,8 @@
 
 Tiny faces need upscaled passes, huge ones downscaled passes; large passes
 run as overlapping tiles to bound memory. Every pass keeps only the face
-sizes it is good at, and the union is merged with non-maximum suppression.
+sizes it is good at and proposes candidates down to a low score;
+`unseen.detect.confirm` decides which of them are covered.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from unseen.detect import RGBImage
+from unseen.detect.confirm import confirm
 from unseen.detections import Detections
 
 TILE_OVERLAP = 256
@@ -53,6 +55,8 @@ def plan_passes(
     """
     megapixels = width * height / 1e6
     base = min(1.0, math.sqrt(max_pass_megapixels / megapixels))
+    # Every model proposes down to the same low threshold: which candidates
+    # are faces is decided afterwards, on the evidence of all passes.
     passes = [Pass("centerface", base, threshold)]
     # Upscaled passes for small faces, while they fit the pixel budget.
     for factor, max_face in ((2.0, 48.0), (4.0, 20.0)):
@@ -61,7 +65,7 @@ def plan_passes(
     # A coarse pass for faces that fill much of a large frame.
     if min(width, height) * base > 1200:
         passes.append(Pass("centerface", base / 3, threshold))
-    other = min(0.95, threshold * 4)
+    other = threshold
     for name in detectors:
         if name == "centerface":
             continue
@@ -106,10 +110,16 @@ class MultiScaleDetector:
             width, height, threshold, tuple(self.detectors), self.max_pass_megapixels
         )
 
-    def detect(self, image: RGBImage, threshold: float) -> Detections:
+    def candidates(self, image: RGBImage, threshold: float) -> Detections:
+        """Every pass's boxes, each marked with the model that found it."""
         h, w = image.shape[:2]
-        found = [self.run_pass(image, p) for p in self.plan(w, h, threshold)]
-        return Detections.concat(found).nms(0.3)
+        found = [self.run_pass(image, p).with_sources(p.detector)
+                 for p in self.plan(w, h, threshold)]
+        return Detections.concat(found)
+
+    def detect(self, image: RGBImage, threshold: float) -> Detections:
+        """The faces (and, in crowds, the small ``crowd`` candidates) to cover."""
+        return confirm(self.candidates(image, threshold), threshold)
 
     def run_pass(self, image: RGBImage, p: Pass) -> Detections:
         h, w = image.shape[:2]

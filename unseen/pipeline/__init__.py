@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -116,6 +118,15 @@ class Anonymizer:
         if s.plates or s.text:
             extra.append(self.text_regions(pixels))
         return cover_regions(faces, w, h, s, extra)
+
+    def widen(self, width: int, height: int) -> Callable[[Detections], Detections] | None:
+        """For faces found after detection (by verification): the faces with
+        the heads or bodies the cover mode asks for (no crowd bands); None
+        when the mode covers faces alone."""
+        if self.settings.cover == "face":
+            return None
+        settings = replace(self.settings, crowd=False)
+        return lambda faces: cover_regions(faces, width, height, settings)
 
     def text_regions(self, pixels: NDArray[np.uint8]) -> Detections:
         """Licence plates (``plates``) and other legible text (``text``) to cover,

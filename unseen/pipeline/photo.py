@@ -38,4 +38,5 @@ def anonymize_photo(engine: Anonymizer, source: Path, dest: Path, result: FileRe
     adversary = engine.adversary if s.verify != "off" else None
     deliver_photo(photo, regions, dest, RedactionStyle.from_settings(s),
                   DeliveryPolicy.from_settings(s), result, adversary,
-                  plates=engine.plate_finder if s.plates and adversary else None)
+                  plates=engine.plate_finder if s.plates and adversary else None,
+                  widen=engine.widen(photo.width, photo.height))
