@@ -395,15 +395,16 @@ class AppJob:
     def results(self) -> list[FileResult]:
         return [f.result for f in self.files if f.result is not None]
 
-    def report_html(self) -> str:
-        """The readable report of the job (of the last saved one once it is saved):
-        names relative to where the files were chosen, no path, no pixel."""
+    def report_html(self, lang: str | None = None) -> str:
+        """The readable report of the job (of the last saved one once it is saved), in
+        ``lang`` (default: the current language): names relative to where the files
+        were chosen, no path, no pixel."""
         from unseen import __version__
         from unseen.report_html import render_html
 
         with self.lock:
             results = self.results() or self.last_results
-            return render_html(results, self.settings.as_dict(), __version__)
+            return render_html(results, self.settings.as_dict(), __version__, lang)
 
     # saving ----------------------------------------------------------------------------
     def save(self, out: Path | str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -159,6 +159,13 @@ def _translations(code: str) -> _gettext.NullTranslations:
 def gettext(message: str) -> str:
     """``message`` in the current language (itself when there is no translation)."""
     return _translations(current_language()).gettext(message)
+
+
+def gettext_in(code: str | None) -> Callable[[str], str]:
+    """``gettext`` for language ``code`` (default: the current one), whatever the
+    current language is: a page asks for its report in its own language."""
+    lang = (normalize(code) if code else None) or current_language()
+    return _translations(lang).gettext
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from unseen.i18n import HTML_LANG, _, current_language, translate
+from unseen.i18n import HTML_LANG, current_language, gettext_in, normalize, translate
 from unseen.media.atomic import atomic_output
 from unseen.report import FileResult, summarize
 
@@ -26,24 +26,28 @@ def html_path(report: Path) -> Path:
 
 
 def write_html(
-    path: Path, results: Sequence[FileResult], settings: dict[str, object], version: str
+    path: Path, results: Sequence[FileResult], settings: dict[str, object], version: str,
+    lang: str | None = None,
 ) -> None:
-    """Save the run as one self-contained HTML page (atomically)."""
-    page = render_html(results, settings, version)
+    """Save the run as one self-contained HTML page (atomically), in ``lang``
+    (default: the current language)."""
+    page = render_html(results, settings, version, lang)
     with atomic_output(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
 
 
 def render_html(
-    results: Sequence[FileResult], settings: dict[str, object], version: str
+    results: Sequence[FileResult], settings: dict[str, object], version: str,
+    lang: str | None = None,
 ) -> str:
     """The run as one self-contained HTML page (what `write_html` saves; the app shows it),
-    in the current language (`unseen.i18n`)."""
+    in ``lang`` (default: the current language, `unseen.i18n`)."""
+    code = (normalize(lang) if lang else None) or current_language()
+    _ = gettext_in(code)
     s = summarize(results)
     e = html.escape
-    lang = HTML_LANG.get(current_language(), "en")
     parts = [
-        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
+        f"<!doctype html><html lang='{HTML_LANG.get(code, 'en')}'><head><meta charset='utf-8'>",
         "<title>" + e(_("unseen report")) + f"</title><style>{_CSS}</style></head><body>",
         "<h1>" + e(_("unseen {version}: {n} file(s)").format(version=version,
                                                                n=s["files"])) + "</h1>",
@@ -60,14 +64,15 @@ def render_html(
         "<span style='color:#777'>&#9633; " + e(_("note")) + "</span></p>",
     ]
     for r in results:
-        parts.append(_file_section(r))
+        parts.append(_file_section(r, code))
     parts.append("<details><summary>" + e(_("settings")) + "</summary><pre>")
     parts.append(e("\n".join(f"{k} = {v}" for k, v in settings.items())))
     parts.append("</pre></details></body></html>\n")
     return "".join(parts)
 
 
-def _file_section(r: FileResult) -> str:
+def _file_section(r: FileResult, code: str) -> str:
+    _ = gettext_in(code)
     e = html.escape
     v = r.verdict
     if r.status == "written" and (v is None or v.safe):
@@ -91,23 +96,23 @@ def _file_section(r: FileResult) -> str:
         out.append("<p class='small'>" + e(_("renamed: {name}").format(name=r.renamed))
                    + "</p>")
     if r.error:
-        out.append(f"<p class='unsafe'>{e(translate(r.error))}</p>")
+        out.append(f"<p class='unsafe'>{e(translate(r.error, code))}</p>")
     if v is not None:
         if v.reasons:
-            out.append("<ul>" + "".join(f"<li>{e(translate(x))}</li>" for x in v.reasons)
+            out.append("<ul>" + "".join(f"<li>{e(translate(x, code))}</li>" for x in v.reasons)
                        + "</ul>")
         if v.repaired:
             out.append("<p>" + e(_("found and fixed before delivery:")) + "</p><ul>"
-                       + "".join(f"<li>{e(translate(x))}</li>" for x in v.repaired) + "</ul>")
+                       + "".join(f"<li>{e(translate(x, code))}</li>" for x in v.repaired) + "</ul>")
         out.append("<p class='small'>" + e(_("{comparison}; {n} note(s)").format(
-            comparison=translate(v.comparison()), n=len(v.notes))) + "</p>")
+            comparison=translate(v.comparison(), code), n=len(v.notes))) + "</p>")
         if v.notes:
             out.append("<ul class='small notes'>"
-                       + "".join("<li>" + e(_("note: {note}").format(note=translate(x)))
+                       + "".join("<li>" + e(_("note: {note}").format(note=translate(x, code)))
                                  + "</li>" for x in v.notes) + "</ul>")
     for w in r.warnings:
-        out.append("<p class='small'>" + e(_("warning: {warning}").format(warning=translate(w)))
-                   + "</p>")
+        warning = _("warning: {warning}").format(warning=translate(w, code))
+        out.append("<p class='small'>" + e(warning) + "</p>")
     if r.width and r.height and r.kind != "video":
         out.append(_drawing(r))
     out.append("</section>")

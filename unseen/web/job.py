@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from unseen.app import UPLOAD_MAX_BYTES, AppError, AppJob, Choices
 from unseen.batch import Job
-from unseen.i18n import N_
+from unseen.i18n import N_, normalize
 from unseen.report import FileResult
 from unseen.settings import Settings
 from unseen.web.app import review_app
@@ -156,7 +156,8 @@ def create_job_app(
         return doc()
 
     @app.get("/api/job/report")
-    def report() -> HTMLResponse:
-        return HTMLResponse(job.report_html())
+    def report(lang: str = "") -> HTMLResponse:
+        # In the page's language (its switch); an unknown one is the server's.
+        return HTMLResponse(job.report_html(normalize(lang)))
 
     return app

@@ -187,7 +187,9 @@ async function jobView(vt) {
     setBusy(1);
     let html;
     try {
-      const r = await fetch("/api/job/report", { headers: { "X-Unseen-Token": TOKEN }, cache: "no-store" });
+      const lang = window.unseenLanguage ? window.unseenLanguage() : "";  // i18n.js
+      const r = await fetch("/api/job/report?lang=" + encodeURIComponent(lang),
+                            { headers: { "X-Unseen-Token": TOKEN }, cache: "no-store" });
       if (!r.ok) throw new Error(await r.text());
       html = await r.text();
     } finally { setBusy(-1); }
