@@ -254,7 +254,7 @@ function verdictPanel(exp) {
     exp.output ? ` → ${exp.output}` : " " + t("(nothing delivered)")));
   if (v) {
     lines.push(el("div", {}, el("strong", {}, t("Verification:") + " "),
-      v.verdict === "safe" ? t("SAFE") : t("UNSAFE"), ` (${word(v.mode)}; ${v.comparison})`));
+      v.verdict === "safe" ? t("SAFE") : t("UNSAFE"), ` (${word(v.mode)}; ${tm(v.comparison)})`));
     for (const r of v.reasons || []) lines.push(el("div", { class: "error" }, "• " + tm(r)));
     for (const r of v.repaired || []) lines.push(el("div", { class: "hint" }, t("repaired:") + " " + r));
   } else if (exp.status !== "failed") {
