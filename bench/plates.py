@@ -4,11 +4,20 @@ PP-OCRv4 with and without recognition, and the classical stroke detector
 (while unseen/detect/plates.py exists), in the same run. Prints Markdown tables.
 
     python bench/plates.py [--data ../shared/data] [--limit N] [--threads T]
+                           [--unseen] [--unseen-only] [--unseen-limit N]
 
 A plate counts as covered when the central 60 % of its box in
 plates/boxes.json is at least 90 % changed once the returned boxes are filled
 (the measure faces use, bench/evaluate.py). False cover: the photos of
 tests/data/no_person.json labelled with no text and no plate.
+
+``--unseen`` adds two tables of unseen as it runs (``Anonymizer``, verification
+on), each photo with and without ``--plates`` one after the other: the false
+cover of ``--plates`` on every no-person photo labelled with no plate (with
+and without text, the plate and text boxes the report lists, verification's
+included, as a share of the image), and the wall and CPU seconds per photo
+with and without ``--plates`` on the plate photos (``--unseen-limit`` per
+region) and the no-person photos. ``--unseen-only`` skips the detector tables.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import argparse
 import json
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -102,6 +112,105 @@ def run(
     return t
 
 
+@dataclass
+class Costs:
+    """unseen on one set of photos, without and with ``--plates``."""
+
+    wall: dict[bool, list[float]] = field(default_factory=lambda: {False: [], True: []})
+    cpu: dict[bool, list[float]] = field(default_factory=lambda: {False: [], True: []})
+    verify_plates: list[float] = field(default_factory=list)
+    megapixels: list[float] = field(default_factory=list)
+    not_written: int = 0
+
+
+def unseen_runs(
+    groups: dict[str, list[Path]], tmp: Path
+) -> tuple[dict[str, Costs], dict[str, list[float]]]:
+    """Each photo through ``Anonymizer(Settings())`` and then
+    ``Anonymizer(Settings(plates=True))`` (verification on, as unseen runs):
+    seconds per group, and per photo of each group the share of the image that
+    ``plate`` and ``text`` regions cover (the first pass's and verification's)."""
+    from unseen.pipeline import Anonymizer
+    from unseen.settings import Settings
+
+    engines = {False: Anonymizer(Settings()), True: Anonymizer(Settings(plates=True))}
+    warm = next(p for paths in groups.values() for p in paths)
+    for on, engine in engines.items():  # load every model before timing
+        engine.file(warm, tmp / f"warm-{on}.jpg")
+    costs: dict[str, Costs] = {}
+    shares: dict[str, list[float]] = {}
+    for group, paths in groups.items():
+        c = costs[group] = Costs()
+        shares[group] = []
+        for i, path in enumerate(paths):
+            for on, engine in engines.items():
+                wall, cpu = time.perf_counter(), time.process_time()
+                r = engine.file(path, tmp / f"{group}-{i}-{on}.jpg")
+                c.wall[on].append(time.perf_counter() - wall)
+                c.cpu[on].append(time.process_time() - cpu)
+                if r.status != "written":
+                    c.not_written += 1
+                    print(f"{path.name} ({'--plates' if on else 'default'}): {r.status} "
+                          f"{r.error or ''}", file=sys.stderr)
+            if not r.width:
+                continue  # not read: no share to measure
+            c.megapixels.append(r.width * r.height / 1e6)
+            c.verify_plates.append(r.verdict.seconds.get("plates", 0.0) if r.verdict else 0.0)
+            shape = (r.height, r.width)
+            shares[group].append(float(filled(shape, r.detections, ("plate", "text")).mean()))
+        print(f"done {group} ({len(paths)} photos)", file=sys.stderr, flush=True)
+    return costs, shares
+
+
+def print_unseen(costs: dict[str, Costs], shares: dict[str, list[float]]) -> None:
+    print("\nFalse cover of unseen with `--plates` (Anonymizer(Settings(plates=True)), "
+          "verification on) on no-person photos labelled with no plate: share of the image "
+          "in `plate` and `text` regions of the result, the first pass's and "
+          "verification's:\n")
+    print("| photos | n | mean | max | untouched |")
+    print("|---|---:|---:|---:|---:|")
+    rows = [(g, v) for g, v in shares.items() if g.startswith("no plate")]
+    every = [x for _, v in rows for x in v]
+    for group, v in [*rows, ("no plate, all", every)]:
+        a = np.array(v)
+        print(f"| {group} | {len(a)} | {a.mean():.2%} | {a.max():.2%} "
+              f"| {int((a == 0).sum())} of {len(a)} |")
+
+    print("\nSeconds per photo, unseen without and with `--plates` (verification on, "
+          "each photo with and without one after the other; CPU seconds add up both "
+          "threads):\n")
+    print("| photos | n | mean MP | wall default | wall --plates | CPU default | CPU --plates "
+          "| CPU added | of which verification's plate look (wall) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    every_c = Costs()
+    for c in costs.values():
+        for on in (False, True):
+            every_c.wall[on] += c.wall[on]
+            every_c.cpu[on] += c.cpu[on]
+        every_c.verify_plates += c.verify_plates
+        every_c.megapixels += c.megapixels
+    big = Costs()
+    for c in costs.values():
+        for j, mp in enumerate(c.megapixels):
+            if mp >= 8:
+                for on in (False, True):
+                    big.wall[on].append(c.wall[on][j])
+                    big.cpu[on].append(c.cpu[on][j])
+                big.megapixels.append(mp)
+                big.verify_plates.append(c.verify_plates[j])
+    table = [*costs.items(), ("all", every_c)] + ([("photos of 8 MP and more", big)]
+                                                   if big.megapixels else [])
+    for group, c in table:
+        w0, w1 = np.mean(c.wall[False]), np.mean(c.wall[True])
+        c0, c1 = np.mean(c.cpu[False]), np.mean(c.cpu[True])
+        vp = f"{np.mean(c.verify_plates):.2f}" if c.verify_plates else "-"
+        print(f"| {group} | {len(c.megapixels)} | {np.mean(c.megapixels):.2f} | {w0:.2f} "
+              f"| {w1:.2f} | {c0:.2f} | {c1:.2f} | {(c1 - c0) / c0:+.0%} | {vp} |")
+    failed = sum(c.not_written for c in costs.values())
+    if failed:
+        print(f"\n({failed} runs did not write their photo; see stderr)")
+
+
 def share(v: list[bool]) -> str:
     return f"{sum(v) / len(v):.3f} ({sum(v)}/{len(v)})" if v else "-"
 
@@ -115,6 +224,11 @@ def main() -> None:
     ap.add_argument(
         "--faces", action="store_true", help="also time today's face ensemble, for reference"
     )
+    ap.add_argument("--unseen", action="store_true",
+                    help="also run unseen itself with and without --plates (false cover, cost)")
+    ap.add_argument("--unseen-only", action="store_true", help="only the --unseen tables")
+    ap.add_argument("--unseen-limit", type=int, default=0,
+                    help="at most N plate photos per region in the --unseen cost table")
     args = ap.parse_args()
 
     from unseen.detect.text import TextDetector, model_version
@@ -128,6 +242,21 @@ def main() -> None:
     labels = json.loads((ROOT / "tests" / "data" / "no_person.json").read_text())
     clean = [args.data / k for k, v in labels.items() if not v["text"] and not v["plate"]]
     texts = [args.data / k for k, v in labels.items() if v["text"] and not v["plate"]]
+    with_plate = [args.data / k for k, v in labels.items() if v["plate"]]
+
+    if args.unseen or args.unseen_only:
+        few = [p for r in REGIONS
+               for p in [q[1] for q in plates if q[0] == r][: args.unseen_limit or None]]
+        groups = {"no plate, no text": clean, "no plate, text": texts,
+                  "no-person photos with a plate": with_plate, "plate photos": few}
+        with tempfile.TemporaryDirectory(prefix="unseen-bench-plates-") as tmp:
+            costs, shares = unseen_runs(groups, Path(tmp))
+        print(f"{model_version()}; unseen with and without --plates; {platform.machine()}, "
+              f"{time.strftime('%Y-%m-%d %H:%M')}")
+        print_unseen(costs, shares)
+        if args.unseen_only:
+            return
+        print()
 
     detectors: list[tuple[str, Callable[[np.ndarray], Detections]]] = [
         ("PP-OCRv4 det + rec", TextDetector(args.threads).detect),

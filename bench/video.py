@@ -8,6 +8,7 @@ frames in which an independent sensitive detector (RetinaFace, upscaled, low
 threshold) still finds a face that it also finds in the matching input frame.
 
     python bench/video.py [--data ../shared/data] [--quick] [--large] [--long] [--no-main]
+                          [--plates] [--clip NAME]
 
 Clips: ../shared/data/video at their own size, plus the Hamilton clip scaled
 to 1280x720 and 1920x1080 (written to a temporary folder, never the repo).
@@ -19,6 +20,11 @@ and the Hamilton clip looped to ten minutes (17,982 frames; slow: deface
 alone takes about as long as the video plays, or longer). Columns: frames/s,
 peak resident memory (VmHWM), and for unseen the resident memory at 10 %, 50 %
 and 100 % of the second pass (flat: it does not grow with the length).
+
+``--plates`` prints instead the cost of ``--plates`` in video: each clip through
+unseen (verified) without and with ``--plates``, one after the other, wall and
+CPU seconds (no deface, no leak count). ``--clip NAME`` keeps only the clips
+whose file name contains NAME (``--clip 720p``: the Hamilton clip at 1280x720).
 """
 
 from __future__ import annotations
@@ -228,6 +234,42 @@ def run_deface(src: Path, dest: Path) -> tuple[float, str | None]:
     return seconds, None
 
 
+def plates_cost(clips: list[Path], work: Path) -> None:
+    """unseen (verified) on each clip without and with ``--plates``: seconds."""
+    engines = {False: Anonymizer(Settings()), True: Anonymizer(Settings(plates=True))}
+    warm = upscale(clips[0], work / "warmup.mp4", 320, 192)
+    for on, engine in engines.items():  # load every model before timing
+        engine.file(warm, work / f"warmup-{on}.mp4")
+    rows = []
+    for clip in clips:
+        with av.open(str(clip)) as c:
+            v = c.streams.video[0]
+            size = f"{v.width}x{v.height}"
+        n = frames_of(clip)
+        wall: dict[bool, float] = {}
+        cpu: dict[bool, float] = {}
+        for on, engine in engines.items():
+            w0, c0 = time.perf_counter(), time.process_time()
+            res = engine.file(clip, work / f"unseen-{on}-{clip.name}")
+            wall[on], cpu[on] = time.perf_counter() - w0, time.process_time() - c0
+            if res.status != "written":
+                print(f"unseen ({'--plates' if on else 'default'}) did not deliver "
+                      f"{clip.name}: {res.error}", file=sys.stderr)
+        rows.append((clip.name, size, n, wall, cpu))
+        print(f"done {clip.name}", file=sys.stderr, flush=True)
+    print("| clip | size | frames | wall s default | wall s --plates | CPU s default "
+          "| CPU s --plates | CPU added | CPU s added per key frame (every 10th) "
+          "| fps default, --plates |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, size, n, wall, cpu in rows:
+        keys = max(1, -(-n // 10))
+        print(f"| {name} | {size} | {n} | {wall[False]:.1f} | {wall[True]:.1f} "
+              f"| {cpu[False]:.1f} | {cpu[True]:.1f} "
+              f"| {(cpu[True] - cpu[False]) / cpu[False]:+.0%} "
+              f"| {(cpu[True] - cpu[False]) / keys:.2f} "
+              f"| {n / wall[False]:.1f}, {n / wall[True]:.1f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -237,6 +279,10 @@ def main() -> None:
     ap.add_argument("--large-frames", type=int, default=120, help="frames of the 4K60 clip")
     ap.add_argument("--long", action="store_true", help="add the 10-minute row (slow)")
     ap.add_argument("--no-main", action="store_true", help="only the long and large table")
+    ap.add_argument("--plates", action="store_true",
+                    help="time unseen without and with --plates instead (no deface, no leaks)")
+    ap.add_argument("--clip", action="append", default=[], metavar="NAME",
+                    help="only clips whose file name contains NAME (repeatable)")
     ap.add_argument("--run-one", nargs=3, metavar=("SRC", "DEST", "VERIFY"),
                     help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -261,8 +307,17 @@ def main() -> None:
         return
     clips = sorted(video_dir.glob("*.mp4"))
     if not a.quick:
-        clips.append(upscale(ham, work / "hamilton_720p.mp4", 1280, 720))
-        clips.append(upscale(ham, work / "hamilton_1080p.mp4", 1920, 1080))
+        for name, w, h in (("hamilton_720p.mp4", 1280, 720), ("hamilton_1080p.mp4", 1920, 1080)):
+            if not a.clip or any(k in name for k in a.clip):
+                clips.append(upscale(ham, work / name, w, h))
+    if a.clip:
+        clips = [c for c in clips if any(k in c.name for k in a.clip)]
+        if not clips:
+            sys.exit(f"no clip matches {', '.join(a.clip)}")
+    if a.plates:
+        plates_cost(clips, work)
+        shutil.rmtree(work, ignore_errors=True)
+        return
     engine = Anonymizer(Settings())
     plain = Anonymizer(Settings(verify="off"))
     # Load every model before timing: run once on a short cut of the first clip.

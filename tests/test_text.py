@@ -141,6 +141,46 @@ def test_fast_path_covers_plates_without_reading(shared_data: Path) -> None:
     assert protected(filled(image, regions, ("plate",)), box)
 
 
+def test_text_models_listed_in_reports() -> None:
+    """The detector's and the recogniser's package, file and hash, as the face
+    models' versions are; in the models of a run's report when it reads text."""
+    from unseen.detect.models import model_versions
+    from unseen.detect.text import MODEL_NAMES, file_digest, model_dir
+
+    versions = model_versions(text=True)
+    for name, file in MODEL_NAMES.items():
+        assert versions[name] == (
+            f"rapidocr-onnxruntime 1.4.4, {file}, sha256 {file_digest(model_dir() / file)[:16]}"
+        )
+    assert not set(MODEL_NAMES) & set(model_versions())
+    assert not set(MODEL_NAMES) & set(model_versions("adversary", text=True))
+
+
+@pytest.mark.parametrize(
+    ("plates", "text", "verify", "listed", "verify_listed"),
+    [
+        (False, False, "fast", False, False),
+        (True, False, "fast", True, True),  # verification reads the output for plates
+        (False, True, "fast", True, False),
+        (True, False, "off", True, False),
+    ],
+)
+def test_report_models_follow_the_settings(
+    tmp_path: Path, plates: bool, text: bool, verify: str, listed: bool, verify_listed: bool
+) -> None:
+    from unseen.detect.text import MODEL_NAMES
+    from unseen.report import write_report
+    from unseen.settings import Settings
+
+    path = tmp_path / "run.json"
+    settings = Settings(plates=plates, text=text, verify=verify)  # type: ignore[arg-type]
+    write_report(path, [], settings.as_dict(), "test")
+    models = json.loads(path.read_text())["models"]
+    assert all((name in models) is listed for name in MODEL_NAMES), models
+    assert all((f"verify: {name}" in models) is verify_listed for name in MODEL_NAMES), models
+    assert "centerface" in models
+
+
 @pytest.mark.parametrize(
     ("reading", "plate"),
     [

@@ -116,7 +116,8 @@ def write_report(
         "unseen": version,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "python": platform.python_version(),
-        "models": {**model_versions(), **_adversary_versions(settings)},
+        "models": {**model_versions(text=_reads_text(settings)),
+                   **_adversary_versions(settings)},
         "settings": settings,
         "summary": summarize(results),
         "files": [r.to_dict() for r in results],
@@ -125,12 +126,22 @@ def write_report(
         tmp.write_text(json.dumps(doc, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def _reads_text(settings: dict[str, object]) -> bool:
+    """Whether the run used the text models (``--plates`` or ``--text``)."""
+    return bool(settings.get("plates")) or bool(settings.get("text"))
+
+
 def _adversary_versions(settings: dict[str, object]) -> dict[str, str]:
     if settings.get("verify", "off") == "off":
         return {}
     from unseen.verify import adversary_versions
 
-    return {f"verify: {k}": v for k, v in adversary_versions().items()}
+    versions = adversary_versions()
+    if settings.get("plates"):  # verification reads the written photo for plates too
+        from unseen.detect.text import model_versions as text_versions
+
+        versions.update(text_versions())
+    return {f"verify: {k}": v for k, v in versions.items()}
 
 
 def summarize(results: Sequence[FileResult]) -> dict[str, int]:

@@ -92,8 +92,10 @@ def build_detector(
     return MultiScaleDetector(models, max_pass_megapixels, tile_size)
 
 
-def model_versions(role: str | None = None) -> dict[str, str]:
-    """``name: package version`` per detector (of one ``role``, or all)."""
+def model_versions(role: str | None = None, text: bool = False) -> dict[str, str]:
+    """``name: package version`` per detector (of one ``role``, or all); with
+    ``text`` (``--plates`` or ``--text``), PP-OCR's text detector and
+    recogniser too, with their files and hashes (unseen.detect.text)."""
     out = {}
     for name, entry in REGISTRY.items():
         if role is not None and entry.role != role:
@@ -102,4 +104,8 @@ def model_versions(role: str | None = None) -> dict[str, str]:
             out[name] = f"{entry.package} {version(entry.package)}"
         except PackageNotFoundError:
             out[name] = f"{entry.package} (not installed)"
+    if text and role in (None, "redaction"):
+        from unseen.detect.text import model_versions as text_versions
+
+        out.update(text_versions())
     return out

@@ -5,6 +5,8 @@ package and run here (its own wrapper needs pyclipper, shapely, six, PyYAML).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import math
 import re
@@ -69,6 +71,36 @@ def model_version() -> str:
         return f"{MODEL_PACKAGE} {version(MODEL_PACKAGE)} (PP-OCRv4)"
     except PackageNotFoundError:
         return f"{MODEL_PACKAGE} (not installed)"
+
+
+MODEL_NAMES = {"ppocrv4-det": DET_MODEL, "ppocrv4-rec": REC_MODEL}
+"""The text models by the name reports give them."""
+
+
+def model_versions() -> dict[str, str]:
+    """``name: package version, file, sha256 <first 16 hex digits>`` of the
+    detector and the recogniser, for reports (the package alone when a file
+    is missing)."""
+    try:
+        package = f"{MODEL_PACKAGE} {version(MODEL_PACKAGE)}"
+    except PackageNotFoundError:
+        return {name: f"{MODEL_PACKAGE} (not installed)" for name in MODEL_NAMES}
+    try:
+        folder = model_dir()
+    except UnseenError:
+        return {name: f"{package}, {file} missing" for name, file in MODEL_NAMES.items()}
+    return {name: f"{package}, {file}, sha256 {file_digest(folder / file)[:16]}"
+            for name, file in MODEL_NAMES.items()}
+
+
+@functools.cache
+def file_digest(path: Path) -> str:
+    """SHA-256 of a model file, hex (read once per process)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
