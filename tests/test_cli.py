@@ -82,7 +82,7 @@ def test_folder_run_continues_past_bad_files(mixed_folder: Path, tmp_path: Path)
     assert sorted(f["output"] for f in doc["files"] if f["output"]) == [
         "day2/street.jpg", "group.jpg"]
     group = next(f for f in doc["files"] if f["input"] == "group.jpg")
-    assert group["faces"] >= 5
+    assert group["faces"] >= 2  # the photo's two faces
     assert sum(r["kind"] == "face" for r in group["regions"]) == group["faces"]
     assert "base64" not in report.read_text() and len(report.read_text()) < 200_000
 

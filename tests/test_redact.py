@@ -22,7 +22,7 @@ def face_image(shared_data: Path) -> np.ndarray:
 def test_fill_is_opaque_and_content_independent(shared_data: Path, engine) -> None:  # type: ignore[no-untyped-def]
     img = face_image(shared_data)
     dets = engine.detect(img)
-    assert len(dets) >= 5
+    assert len(dets) >= 2  # the photo's two faces
     plan = engine.plan(dets)
     out = apply_plan(img, plan)
     mask = plan.mask(*img.shape[:2])
