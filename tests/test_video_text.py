@@ -34,6 +34,7 @@ def test_a_plate_is_covered_in_every_frame(shared_data: Path, tmp_path: Path) ->
     out = tmp_path / "out.mp4"
     r = Anonymizer(Settings(plates=True)).file(src, out)
     assert r.status == "written", (r.error, r.verdict and r.verdict.reasons)
+    assert r.covered.get("plate", 0) >= 1, r.covered  # the report counts the plate
     x, y, bw, bh = boxes[name][0]["box"]
     for frame in read_frames(out):
         i = frame.index

@@ -339,6 +339,9 @@ def judge_sound(audio_judge: AudioJudge, mode: str, output: Path, original: Path
 
 
 def first_boxes(timeline: FaceTimeline) -> Detections:
-    """One box per track (where it was first seen): the count of faces."""
+    """One box per track (where it was first seen): the count of faces, and of
+    plates and text (their own kinds) when those were looked for."""
     firsts = [t.detections[np.array([0])] for t in timeline.tracks]
+    for kind, tracks in timeline.area_tracks.items():
+        firsts += [Detections.from_boxes(t.boxes[:1], kind) for t in tracks]
     return Detections.concat(firsts) if firsts else Detections.empty()

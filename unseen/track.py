@@ -259,6 +259,8 @@ class FaceTimeline:
     areas: list[Detections] = field(default_factory=list)
     """Per frame, the plates and text to cover (tracked from key frames);
     empty when not asked for."""
+    area_tracks: dict[str, list[Track]] = field(default_factory=dict)
+    """The plate and text tracks behind ``areas``, by kind."""
     error: str | None = None
 
     @property

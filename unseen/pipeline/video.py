@@ -205,8 +205,8 @@ class VideoRedactor:
             # one key frame to the next, and pad like faces.
             text_policy = CoverPolicy(pad_before=pad, pad_after=pad, pad_growth=0.1,
                                       max_fill_gap=tracker.max_gap)
-            timeline.areas = area_boxes(
-                {k: t.finish() for k, t in areas.items()}, timeline.shots, text_policy)
+            timeline.area_tracks = {k: t.finish() for k, t in areas.items()}
+            timeline.areas = area_boxes(timeline.area_tracks, timeline.shots, text_policy)
         return timeline
 
     def _run(self, image: np.ndarray, passes: list[Pass]) -> Detections:
