@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 from conftest import trimmed_clip
+from test_app import ADDED, FACES, _overlap, false_positive
 
 pytest.importorskip("fastapi", reason="the review UI needs the web extra")
 pytest.importorskip("uvicorn", reason="the review UI needs the web extra")
@@ -44,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PHOTO = "faces/dlib_voc/2007_007763.jpg"  # seven faces (dlib boxes), one false detection
+PHOTO = FACES  # seven faces (dlib boxes), one false detection
 CLIP = "video/short_hamilton_clip.mp4"
 CLIP_FRAMES = 16  # a singer and a pianist, before the first cut
 WAIT_MS = 180_000
@@ -148,18 +149,6 @@ def _drag(page: Any, overlay: str, box: list[float], size: tuple[int, int]) -> N
     page.mouse.up()
 
 
-def _overlap(a: list[float], b: list[float]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
-
-
-def _inside(box: list[float], gt: list[float], margin: float = 0.5) -> bool:
-    """The box's centre lies in the ground-truth face ``[x, y, w, h]`` (grown by ``margin``)."""
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    x, y, w, h = gt
-    return (x - w * margin <= cx <= x + w * (1 + margin)
-            and y - h * margin <= cy <= y + h * (1 + margin))
-
-
 def _crop(img: np.ndarray, box: list[float], shrink: float = 0.25) -> np.ndarray:
     """The middle of ``box`` (``shrink`` of each side left out)."""
     x1, y1, x2, y2 = box
@@ -192,17 +181,9 @@ def test_photo_remove_add_export_in_the_browser(
     doc = server.api("/api/photo?path=group.jpg")
     width, height = doc["width"], doc["height"]
     covers = {r["id"]: r["cover"] for r in doc["regions"] if r["source"] == "detected"}
-    alone = [
-        rid for rid, c in covers.items()
-        if not any(_inside(c, g) for g in gt)
-        and not any(_overlap(c, o) for oid, o in covers.items() if oid != rid)
-    ]
-    assert alone, "the detector has no isolated false positive on this photo any more"
-    fp = max(alone, key=lambda rid: (covers[rid][2] - covers[rid][0])
-             * (covers[rid][3] - covers[rid][1]))
+    fp = false_positive(doc, gt)
     removed = covers[fp]
-    added = [440.0, 200.0, 490.0, 260.0]  # a bright wall: no face, nothing detected
-    assert not any(_overlap(added, c) for c in covers.values())
+    added = list(ADDED)  # a bright wall: no face, nothing detected
 
     page.locator('button[data-tool="select"]').click()
     page.locator(f'#overlay [data-id="{fp}"]').click()
