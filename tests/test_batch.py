@@ -206,3 +206,52 @@ def test_a_worker_that_dies_fails_only_its_own_file(
     others = [r for n, r in by_name.items() if n != "a_clip.mp4"]
     assert len(others) == 3 and all(r.status == "written" for r in others), others
     assert len(outputs(out)) == 3
+
+
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from unseen.batch import exclusive_lock
+lock = exclusive_lock(Path(sys.argv[1]))
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hant"])
+def test_a_second_run_on_the_same_job_is_refused_in_one_line(
+    tmp_path: Path, lang: str
+) -> None:
+    """While another process holds the job's lock, a run stops at once with one
+    translated line; the lock file is in the state folder, empty, never in the output."""
+    from unseen.batch.jobdb import LOCK_NAME
+
+    src, out, state = tmp_path / "in", tmp_path / "safe", tmp_path / "state"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(b"\xff\xd8\xff\xdb" + b"\x00" * 200)
+    state.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(state / LOCK_NAME)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(UnseenError, match="another unseen run is writing"):
+            run_batch(plan_jobs([src], out), Settings(verify="off"), out, state)
+        env = {**os.environ, "UNSEEN_LANG": lang}
+        cli = subprocess.run([sys.executable, "-m", "unseen", str(src), "-o", str(out),
+                              "--state", str(state)], capture_output=True, text=True,
+                             env=env, timeout=300)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert cli.returncode != 0
+    lines = [ln for ln in cli.stderr.splitlines() if ln.strip()]
+    expected = {"en": "another unseen run is writing to this output folder",
+                "zh_Hant": "另一個 unseen 正在寫入這個輸出資料夾"}[lang]
+    assert len(lines) == 1 and expected in lines[0], cli.stderr
+    assert "Traceback" not in cli.stderr
+    assert (state / LOCK_NAME).read_bytes() == b""
+    assert not (out / LOCK_NAME).exists()
+    # Once the other run has ended, the lock is free again.
+    run = run_batch(plan_jobs([src], out), Settings(verify="off"), out, state)
+    assert [r.status for r in run.results] == ["failed"]  # the corrupt photo, alone

@@ -16,7 +16,6 @@ import os
 import re
 import secrets
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -24,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from unseen.batch import Job
+from unseen.batch import Job, exclusive_lock
 from unseen.errors import UnseenError
 from unseen.i18n import N_
 from unseen.media import MEDIA_SUFFIXES, media_kind
@@ -33,6 +32,8 @@ from unseen.report import FileResult
 from unseen.settings import AUDIO_MODES, AudioMode, CoverMode, Settings
 
 if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
     from unseen.pipeline.video import VideoProgress
 
 COVER_MODES: tuple[CoverMode, ...] = ("face", "head", "body")
@@ -160,7 +161,7 @@ class AppJob:
         stay, so adding the same files again resumes the job)."""
         shutil.rmtree(self.uploads, ignore_errors=True)
         with contextlib.suppress(OSError):
-            self._lockfile.close()
+            self._lockfile.release()
 
     @property
     def settings(self) -> Settings:
@@ -537,19 +538,9 @@ def _media_under(folder: Path) -> Iterator[Path]:
                 yield p
 
 
-def _hold_lock(path: Path) -> Any:
+def _hold_lock(path: Path) -> BaseFileLock:
     """An exclusive lock held while the app runs (one app per job folder)."""
-    f = open(path, "a+b")  # noqa: SIM115 - held for the app's lifetime
     try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return exclusive_lock(path)
     except OSError as exc:
-        f.close()
         raise AppError(N_("another unseen app is open; use that one, or close it first")) from exc
-    return f

@@ -30,6 +30,8 @@ from unseen.report import FileResult
 from unseen.settings import Settings
 
 if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
     from unseen.metadata.names import NamePlan
     from unseen.pipeline.video import ProgressCallback as VideoProgressCallback
 
@@ -363,23 +365,34 @@ def _graceful_stop(runner: object) -> Iterator[dict[str, bool]]:
             signal.signal(s, h)
 
 
+def exclusive_lock(path: Path) -> BaseFileLock:
+    """Lock the file ``path`` for this process, without waiting: OSError
+    (`filelock.Timeout`) when another process holds it. flock on Unix, LockFileEx
+    on Windows (filelock); the file stays empty and in place after `release`, and
+    any thread may release it."""
+    from filelock import FileLock
+
+    # preserve_lock_file also turns off filelock's soft fallback, whose marker
+    # file would hold this process's id and host name.
+    lock = FileLock(path, thread_local=False, preserve_lock_file=True, fallback_to_soft=False)
+    lock.acquire(blocking=False)
+    return lock
+
+
 @contextmanager
 def _exclusive(state: Path) -> Iterator[None]:
     """One run per output folder (per state folder) at a time."""
-    import fcntl
-
     from unseen.batch.jobdb import LOCK_NAME
 
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
-    with open(state / LOCK_NAME, "a+b") as lock:  # flock is separate from SQLite's own locks
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise UnseenError(N_("another unseen run is writing to this output folder")) from exc
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    try:  # a lock file of its own: separate from SQLite's locks on the database
+        lock = exclusive_lock(state / LOCK_NAME)
+    except OSError as exc:
+        raise UnseenError(N_("another unseen run is writing to this output folder")) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 LEGACY_DB_NAMES = (".unseen-jobs.sqlite", ".unseen-jobs.sqlite-journal",
