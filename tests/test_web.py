@@ -274,6 +274,51 @@ def test_server_binds_loopback_only() -> None:
         sock.close()
 
 
+def test_serve_ends_cleanly_on_sigterm(folders: dict[str, Path], tmp_path: Path) -> None:
+    """SIGTERM (a session closing, a service manager) stops `unseen serve` like Ctrl-C:
+    exit code 0 within seconds, no traceback, nothing half-written left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from unseen.media.atomic import TEMP_PREFIX
+
+    out, state = tmp_path / "out", tmp_path / "state"
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "xdg"), "DISPLAY": "",
+           "WAYLAND_DISPLAY": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "unseen", "serve", str(folders["folder"]), "-o", str(out),
+         "--state", str(state), "--no-browser", "--verify", "off"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        url = ""
+        for _ in range(5):
+            line = proc.stdout.readline()
+            if "http://127.0.0.1:" in line:
+                url = line.split("open ", 1)[1].strip()
+                break
+        assert url, "no address printed"
+        with urllib.request.urlopen(url, timeout=30) as r:
+            assert r.status == 200
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+        took = time.monotonic() - start
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert took < 10
+    assert "Traceback" not in err, err
+    left = [p for d in (out, state) if d.exists() for p in d.rglob(TEMP_PREFIX + "*")]
+    assert not left, left
+
+
 # video -----------------------------------------------------------------------------
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 
-from unseen.cli.common import ExitCode, Parser, UsageError
+from unseen.cli.common import ExitCode, Parser, UsageError, sigterm_like_ctrl_c
 from unseen.i18n import _
 from unseen.settings import Settings
 
@@ -45,7 +44,7 @@ def run(a: argparse.Namespace) -> int:
     job = AppJob(base=Settings(verify=a.verify), workers=a.jobs)
     # SIGTERM (a desktop session closing, `kill`) ends the app like Ctrl-C: the server
     # stops, the job's uploaded copies are removed, exit code 0.
-    signal.signal(signal.SIGTERM, _interrupt)
+    sigterm_like_ctrl_c()
     show = "none" if a.no_browser else ("browser" if a.browser else "window")
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the server stops
@@ -53,7 +52,3 @@ def run(a: argparse.Namespace) -> int:
     finally:
         job.close()
     return ExitCode.OK
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt

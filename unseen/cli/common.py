@@ -8,6 +8,7 @@ help and messages are in that language (`unseen.i18n`).
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Sequence
 from enum import IntEnum
 from typing import NoReturn
@@ -122,6 +123,18 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(_("{prog}: {message} (see {prog} --help)").format(
             prog=self.prog, message=translate(message)))
+
+
+def sigterm_like_ctrl_c() -> None:
+    """From now on SIGTERM (a desktop session closing, `kill`, a service manager) ends a
+    server verb like Ctrl-C does: it stops, cleans up, exit code 0. (uvicorn catches
+    both signals while it serves, shuts down, then raises the signal again: with the
+    default handler a SIGTERM would kill the process at that point, exit code -15.)"""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def stdout(quiet: bool = False) -> Console:

@@ -8,7 +8,7 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from unseen.cli.common import ExitCode, Parser, UsageError, stderr
+from unseen.cli.common import ExitCode, Parser, UsageError, sigterm_like_ctrl_c, stderr
 from unseen.i18n import _
 from unseen.settings import Settings
 
@@ -54,6 +54,7 @@ def run(a: argparse.Namespace) -> int:
     from unseen.web.server import serve
 
     settings = Settings(redact=a.redact, shape=a.shape, verify=a.verify)
+    sigterm_like_ctrl_c()
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the server stops
         serve(a.folder, a.output, settings, open_browser=not a.no_browser, port=a.port,
               state=a.state)
