@@ -1,5 +1,6 @@
 """Build the one-folder bundle of unseen with PyInstaller: ``dist/unseen/unseen``
-(``unseen.exe`` on Windows) runs with no Python and no network, every model inside.
+(``unseen.exe`` on Windows) runs with no Python and no network, every model inside;
+``dist/unseen/unseen.desktop`` is the desktop launcher (see the README).
 
     python scripts/bundle.py [--dist DIR] [--work DIR]
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -102,6 +104,9 @@ def main(argv: list[str]) -> int:
     for mod in EXCLUDE:
         args += ["--exclude-module", mod]
     PyInstaller.__main__.run(args)
+    # The desktop launcher beside the executable (Exec=unseen app: it needs unseen on
+    # the PATH; `./unseen app --install-launcher` writes one with this folder's path).
+    shutil.copyfile(ROOT / "unseen" / "unseen.desktop", a.dist / "unseen" / "unseen.desktop")
     return 0
 
 

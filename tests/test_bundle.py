@@ -124,3 +124,20 @@ def test_bundle_app_processes_and_saves_headless(bundle: Path, sample: Path,
     assert "Traceback" not in err
     found = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert found == ["sample/" + n for n in SAMPLE], found
+
+
+def test_bundle_ships_and_installs_its_desktop_launcher(bundle: Path, tmp_path: Path) -> None:
+    import configparser
+
+    beside = bundle / "unseen.desktop"
+    assert beside.is_file()
+    assert "Exec=unseen app\n" in beside.read_text(encoding="utf-8")
+    _, env = _isolated(tmp_path)
+    env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    run = subprocess.run([str(bundle / "unseen"), "app", "--install-launcher"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(tmp_path / "data" / "applications" / "unseen.desktop", encoding="utf-8")
+    exe = entry["Desktop Entry"]["Exec"].split()
+    assert exe == [str((bundle / "unseen").absolute()), "app"], exe

@@ -92,6 +92,63 @@ def test_no_message_hides_inside_an_f_string() -> None:
     assert not hidden, "messages inside f-strings: " + ", ".join(hidden)
 
 
+# Not messages for a person: the library API's misuse by a program, and the review
+# UI's HTTP errors (routes answer 404 with them).
+UNTRANSLATED_ERRORS = ("unseen/__init__.py", "unseen/web/")
+
+
+def test_every_user_error_is_marked_for_translation() -> None:
+    """``raise SomeUnseenError("...")`` with a bare string (or an f-string) would reach
+    the person in English only: its message must go through N_ (or _)."""
+    import importlib
+
+    from unseen.errors import UnseenError
+
+    bare = []
+    for path in sorted((ROOT / "unseen").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith(UNTRANSLATED_ERRORS) or path.name == "__main__.py":
+            continue
+        module = importlib.import_module(rel.removesuffix(".py").removesuffix("/__init__")
+                                         .replace("/", "."))
+        family = {name for name, v in vars(module).items()
+                  if isinstance(v, type) and issubclass(v, UnseenError)}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            args = node.exc.args
+            if name in family and args and isinstance(args[0], (ast.Constant, ast.JoinedStr)):
+                bare.append(f"{rel}:{node.lineno}")
+    assert not bare, "errors a person reads, not marked with N_: " + ", ".join(bare)
+
+
+@pytest.mark.parametrize(("package", "option", "expected"), [
+    ("rapidocr_onnxruntime", "--plates",
+     "找不到文字偵測模型：請安裝 'rapidocr-onnxruntime==1.4.4'"),
+    ("face_recognition_models", "--verify=fast",
+     "驗證需要 'face-recognition-models' 套件（dlib 的權重）"),
+])
+def test_a_missing_model_is_reported_in_the_language_asked(
+    tmp_path: Path, package: str, option: str, expected: str
+) -> None:
+    """A model package that is not installed (hidden here: find_spec then finds
+    nothing) fails the file with one line in 繁體中文, not in English."""
+    from PIL import Image
+
+    Image.new("RGB", (160, 120), (90, 120, 150)).save(tmp_path / "photo.png")
+    hide = (f"import sys; sys.modules[{package!r}] = None; "
+            "from unseen.cli import main; sys.exit(main(sys.argv[1:]))")
+    p = subprocess.run([sys.executable, "-c", hide, "photo.png", "-o", "out", "-j", "1",
+                        option], cwd=tmp_path, env=_env(UNSEEN_LANG="zh_Hant",
+                                                            XDG_STATE_HOME=str(tmp_path)),
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2, p.stderr
+    assert f"unseen: photo.png: {expected}" in p.stderr, p.stderr
+    assert "Traceback" not in p.stderr
+
+
 @pytest.mark.parametrize("code", SHIPPED)
 def test_translations_keep_the_placeholders(code: str) -> None:
     with open(i18n.LOCALE_DIR / code / "LC_MESSAGES" / f"{i18n.DOMAIN}.po", "rb") as f:

