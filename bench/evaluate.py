@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
     from unseen.detect.retinaface import RetinaFace
+    from unseen.pipeline import Anonymizer
 
 BUCKETS: tuple[tuple[float, float, str], ...] = (
     (0, 10, "<10"),
@@ -25,6 +26,8 @@ BUCKETS: tuple[tuple[float, float, str], ...] = (
     (64, 1e9, ">=64"),
 )
 BUCKET_NAMES = tuple(name for _, _, name in BUCKETS)
+SIZES = (("<16", 0, 16), ("16-32", 16, 32), (">=32", 32, 1e9))
+"""Size groups of the video-against-photo measure (face heights, pixels)."""
 
 
 def bucket(height: float) -> str:
@@ -175,3 +178,90 @@ def leaked_frames(original: Path, output: Path, detector: RetinaFace | None = No
         if hit.any():
             leaks.append((fa.index, out.boxes[hit]))
     return leaks
+
+
+def ellipse_covered(mask: NDArray[np.bool_], box: NDArray[np.floating]) -> float:
+    """Share of the ellipse inscribed in ``box`` (the face itself, not the box's
+    corners) that ``mask`` covers."""
+    h, w = mask.shape
+    x1, y1 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    x2, y2 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    if x2 <= x1 or y2 <= y1:
+        return 1.0
+    yy, xx = np.mgrid[y1:y2, x1:x2] + 0.5
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    rx, ry = max((box[2] - box[0]) / 2, 0.5), max((box[3] - box[1]) / 2, 0.5)
+    inside = ((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2 <= 1
+    if not inside.any():
+        inside[:] = True
+    return float(mask[y1:y2, x1:x2][inside].mean())
+
+
+def _iou(a: NDArray[np.floating], b: NDArray[np.floating]) -> np.ndarray:
+    x1 = np.maximum(a[0], b[:, 0])
+    y1 = np.maximum(a[1], b[:, 1])
+    x2 = np.minimum(a[2], b[:, 2])
+    y2 = np.minimum(a[3], b[:, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area = lambda r: (r[..., 2] - r[..., 0]) * (r[..., 3] - r[..., 1])  # noqa: E731
+    return inter / np.maximum(area(a) + area(b) - inter, 1e-6)
+
+
+def video_against_photo(engine: Anonymizer, clip: Path, work: Path, every: int
+                        ) -> dict[str, Any]:
+    """unseen's first video pass against the photo path on every ``every``-th
+    frame of ``clip`` (bench/align.py explains the columns): faces by size and
+    crowd candidates covered (`ellipse_covered` >= 0.9), the share of the photo
+    path's cover kept, centre offsets of matched boxes (detected, tracked) and
+    the photo path's own score (``itself``, should be 1)."""
+    import av
+
+    from unseen.cover import cover_regions
+
+    redactor = engine.video_redactor
+    _, info, timeline, _ = redactor.first_pass(clip, work / ("out-" + clip.name))
+    w, h = info.width, info.height
+    faces = {label: [0, 0] for label, _, _ in SIZES}
+    crowd = [0, 0]
+    kept = [0, 0]
+    itself = [0, 0]  # reference faces under the photo path's own cover (should be all)
+    offsets: dict[str, list[tuple[float, float, float]]] = {"detected": [], "tracked": []}
+    with av.open(str(clip)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            if i % every or i >= timeline.frames:
+                continue
+            rgb = frame.to_ndarray(format="rgb24")
+            ref = engine.detect(rgb)
+            regions = redactor.regions(timeline, i, w, h)
+            mask = redactor.style.plan(regions).mask(h, w)
+            photo = redactor.style.plan(cover_regions(ref, w, h, engine.settings)).mask(h, w)
+            kept[0] += int((photo & mask).sum())
+            kept[1] += int(photo.sum())
+            video = timeline.boxes(i)
+            for box, kind, height in zip(ref.boxes, ref.kinds, ref.heights, strict=True):
+                ok = ellipse_covered(mask, box) >= 0.9
+                itself[0] += ellipse_covered(photo, box) >= 0.9
+                itself[1] += 1
+                if kind == "crowd":
+                    crowd[0] += ok
+                    crowd[1] += 1
+                    continue
+                for label, lo, hi in SIZES:
+                    if lo <= height < hi:
+                        faces[label][0] += ok
+                        faces[label][1] += 1
+                if height < 16 or not len(video):
+                    continue
+                overlap = _iou(box, video.boxes)
+                j = int(overlap.argmax())
+                if overlap[j] <= 0:
+                    continue
+                b = video.boxes[j]
+                dx = (b[0] + b[2] - box[0] - box[2]) / 2
+                dy = (b[1] + b[3] - box[1] - box[3]) / 2
+                source = ("tracked" if video.sources is not None and video.sources[j] == "track"
+                          else "detected")
+                offsets[source].append((float(dx), float(dy), float(height)))
+    return {"size": f"{w}x{h}", "frames": timeline.frames, "faces": faces, "crowd": crowd,
+            "kept": kept, "offsets": offsets, "itself": itself,
+            "deep_frames": timeline.deep_frames}

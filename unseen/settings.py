@@ -13,6 +13,8 @@ VerifyMode = Literal["off", "fast", "full"]
 CoverMode = Literal["face", "head", "body"]
 AudioMode = Literal["drop", "keep", "mute-speech", "disguise"]
 AUDIO_MODES: tuple[str, ...] = ("drop", "keep", "mute-speech", "disguise")
+Precision = Literal["fp32", "int8"]
+PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class Settings:
     threads: int = 0
     """onnxruntime intra-op threads; 0 lets it use every core."""
 
+    precision: Precision = "fp32"
+    """Weights and activations of the redaction models (CenterFace,
+    RetinaFace): ``fp32`` as shipped, or ``int8`` (unseen.detect.quantize:
+    derived at run time from the same weights). The adversary stays fp32."""
+
     # verification (unseen.verify) ----------------------------------------------
     verify: VerifyMode = "fast"
     """Run the adversary on every written photo: ``fast`` (default), ``full``
@@ -108,6 +115,14 @@ class Settings:
     """Every this many frames (and at every scene cut) the full multi-scale
     search runs; the frames between get a cheap single-scale pass."""
 
+    video_deep_seconds: float = 1.0
+    """Where faces may be too small for the key passes (video larger than they
+    search at 2x), the photo search runs on a key frame instead of them: every
+    model at every scale, confirmed, with a crowd's small candidates. It runs
+    on the first key frame of every shot, then every this many seconds while
+    the shot shows faces near the key passes' limit or a crowd, and five times
+    less often otherwise."""
+
     video_detect_stride: int = 2
     """The cheap pass runs on every this many frames; tracks fill the rest."""
 
@@ -136,6 +151,8 @@ class Settings:
             raise ValueError(N_("threshold must be between 0 and 1"))
         if self.cover not in ("face", "head", "body"):
             raise ValueError(N_("unknown cover mode {value}").format(value=repr(self.cover)))
+        if not 0 < self.video_deep_seconds <= 3600:
+            raise ValueError(N_("the deep search interval must be between 0 and 3600 seconds"))
         if self.video_fps is not None and not 0 < self.video_fps <= 1000:
             raise ValueError(N_("the frame rate must be above 0 and at most 1000"))
         if self.verify not in ("off", "fast", "full"):
@@ -144,6 +161,9 @@ class Settings:
         if self.audio not in AUDIO_MODES:
             raise ValueError(N_("unknown audio mode {value} ({known})").format(
                 value=repr(self.audio), known=", ".join(AUDIO_MODES)))
+        if self.precision not in PRECISIONS:
+            raise ValueError(N_("unknown precision {value} ({known})").format(
+                value=repr(self.precision), known=", ".join(PRECISIONS)))
         if self.keep_audio and self.audio == "drop":
             object.__setattr__(self, "audio", "keep")
         object.__setattr__(self, "keep_audio", self.audio == "keep")

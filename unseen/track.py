@@ -10,6 +10,7 @@ across a scene cut. `SceneCutDetector` finds the cuts cheaply. A
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -19,9 +20,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from unseen.detections import Detections, grow_boxes, pairwise_overlap
+from unseen.stopwatch import Stopwatch
 
 FloatArray = NDArray[np.float32]
 NEAR_SIDES = 1.5  # centre distance (in box sides) that still links a face
+CROWD_HOLD_GROWTH = 1.2
+"""Crowd candidates held on frames after (or before) the one that found them grow
+by this factor: the crowd moves."""
 
 
 def iou_matrix(boxes_a: FloatArray, boxes_b: FloatArray) -> NDArray[np.float64]:
@@ -261,6 +266,15 @@ class FaceTimeline:
     empty when not asked for."""
     area_tracks: dict[str, list[Track]] = field(default_factory=dict)
     """The plate and text tracks behind ``areas``, by kind."""
+    crowd: dict[int, Detections] = field(default_factory=dict)
+    """Per deep key frame (the photo search), the small ``crowd`` candidates it
+    found (boxes no model is sure of, in a crowd); held for `crowd_reach` frames."""
+    crowd_reach: int = 0
+    deep_frames: int = 0
+    """Key frames that ran the photo search."""
+    clock: Stopwatch = field(default_factory=Stopwatch)
+    """Where this video's time went, stage by stage (both passes, verification)."""
+    _crowd_keys: list[int] = field(default_factory=list, repr=False)
     error: str | None = None
 
     @property
@@ -275,6 +289,31 @@ class FaceTimeline:
         for f, boxes in enumerate(cover_boxes([track], self.shots, self.policy)):
             if boxes:
                 self.fill.setdefault(f, []).extend(boxes)
+
+    def crowd_at(self, index: int) -> Detections:
+        """The crowd candidates to cover in frame ``index``: those of the deep
+        key frames before and after it in its shot, within `crowd_reach`
+        frames (both: the crowd moves between them), grown a little away from
+        the frame that found them."""
+        if not self.crowd:
+            return Detections.empty()
+        keys = self._crowd_keys
+        k = bisect.bisect_right(keys, index)
+        parts = []
+        for j in (keys[k - 1] if k else None, keys[k] if k < len(keys) else None):
+            if j is None or abs(j - index) > self.crowd_reach:
+                continue
+            if self.shots[j] != self.shots[index]:
+                continue
+            held = self.crowd[j]
+            parts.append(held if j == index else held.grown(CROWD_HOLD_GROWTH))
+        return Detections.concat(parts) if parts else Detections.empty()
+
+    def add_crowd(self, index: int, candidates: Detections) -> None:
+        """Crowd candidates found on deep key frame ``index`` (frames in order)."""
+        if len(candidates):
+            self.crowd[index] = candidates
+            self._crowd_keys.append(index)
 
     def boxes(self, index: int) -> Detections:
         """Every face region to cover in frame ``index``: detections plus the

@@ -60,7 +60,7 @@ class Anonymizer:
         s = self.settings
         self.style = RedactionStyle.from_settings(s)
         self.detector: MultiScaleDetector = build_detector(
-            s.detectors, s.threads, s.max_pass_megapixels, s.tile_size
+            s.detectors, s.threads, s.max_pass_megapixels, s.tile_size, s.precision
         )
         self._adversary: Adversary | None = None
         self._video_redactor: VideoRedactor | None = None
@@ -244,12 +244,16 @@ class Anonymizer:
         if s.processes_audio:
             from unseen.pipeline.video import prepare_sound
 
-            sound = prepare_sound(source, s, self.audio_judge.detector)
+            with timeline.clock.time("sound: voices found, muted or disguised"):
+                sound = prepare_sound(source, s, self.audio_judge.detector)
             if sound is not None:
                 result.warnings.extend(sound.notes)
-        deliver_video(source, dest, timeline, redactor, self.style,
-                      DeliveryPolicy.from_settings(s), result, adversary, progress=progress,
-                      sound=sound, audio_judge=self.audio_judge if adversary else None)
+        try:
+            deliver_video(source, dest, timeline, redactor, self.style,
+                          DeliveryPolicy.from_settings(s), result, adversary, progress=progress,
+                          sound=sound, audio_judge=self.audio_judge if adversary else None)
+        finally:
+            result.stages = timeline.clock.rounded()
 
 
 def _failed(result: FileResult, reason: str, source: Path) -> None:

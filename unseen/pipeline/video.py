@@ -55,6 +55,14 @@ ProgressCallback = Callable[["VideoProgress"], None]
 PARTIAL_MARK = ".PARTIAL"
 CHEAP, UPSCALED = "centerface-cheap", "centerface-2x"  # extra sessions
 CUT_THUMB = (64, 36)  # scene-cut histograms need no more
+KEY_MIN_FACE_PX = 10.0
+"""About the smallest face (in the pixels a pass sees) the key passes find;
+faces up to twice the limit in a shot make its deep key frames frequent."""
+DEEP_LIMIT_PX = 6.0
+"""Deep key frames run where the key passes' limit, in the video's pixels, is
+above this (video they do not search at 2x)."""
+IDLE_DEEP = 5
+"""In shots without small faces, deep key frames are this many times rarer."""
 TIMESTAMPS_REBUILT = N_("the frame timestamps were out of display order (a stream copied "
                         "into the container without its timestamps); they were rebuilt in "
                         "display order")
@@ -146,43 +154,79 @@ class VideoRedactor:
         s = self.settings
         cheap = self.cheap_passes(info)
         key = self.key_passes(info)
-        tracker = FaceTracker(max_gap=max(2 * s.video_keyframe_interval, round(info.fps)))
+        deep_every = max(s.video_keyframe_interval, round(s.video_deep_seconds * info.fps))
+        # Faces under about KEY_MIN_FACE_PX at the finest key pass are beyond
+        # it: deep key frames look for them where that limit is coarse.
+        limit = KEY_MIN_FACE_PX / max(p.scale for p in key)
+        deep_on = limit > DEEP_LIMIT_PX
+        # Small faces may be seen on deep key frames alone: tracks bridge them.
+        tracker = FaceTracker(max_gap=max(2 * s.video_keyframe_interval, round(info.fps),
+                                          deep_every + 1))
         # Plates and text: found on key frames, linked like faces (one tracker per kind).
         areas = {k: FaceTracker(max_gap=tracker.max_gap) for k in AREA_TRACKED}
         find_text = self.text_regions if (s.plates or s.text) else None
         cuts = SceneCutDetector()
         timeline = FaceTimeline()
+        clock = timeline.clock
         shot = 0
         since_key = s.video_keyframe_interval
+        since_deep = IDLE_DEEP * deep_every  # the first key frame is deep
+        small_seen = False  # small faces (or a crowd) in this shot
         nothing = Detections.empty()
         try:
             with VideoReader(source, fps=s.video_fps) as reader:
-                for item in reader:
-                    vf: VideoFrame = item
-                    small = vf.rgb(*CUT_THUMB)
+                frames = iter(reader)
+                while True:
+                    with clock.time("pass 1: decode"):
+                        item = next(frames, None)
+                        if item is None:
+                            break
+                        vf: VideoFrame = item
+                        small = vf.rgb(*CUT_THUMB)
                     if cuts.is_cut(small):
                         shot += 1
                         tracker.cut()
                         for t in areas.values():
                             t.cut()
                         since_key = s.video_keyframe_interval
+                        since_deep = IDLE_DEEP * deep_every
+                        small_seen = False
                     if since_key >= s.video_keyframe_interval:
-                        rgb = vf.rgb()
-                        dets = self._run(rgb, key)
+                        with clock.time("pass 1: decode"):
+                            rgb = vf.rgb()
+                        if deep_on and since_deep >= (
+                                deep_every if small_seen else IDLE_DEEP * deep_every):
+                            # The photo search: small faces the key passes cannot see.
+                            with clock.time("detect: photo search (deep key frames)"):
+                                found = self.detector.detect(rgb, s.threshold)
+                            is_crowd = found.kinds == "crowd"
+                            timeline.add_crowd(vf.index, found.filter(is_crowd))
+                            small_seen = small_seen or bool(is_crowd.any())
+                            dets = found.filter(~is_crowd)
+                            timeline.deep_frames += 1
+                            since_deep = 0
+                        else:
+                            with clock.time("detect: key passes"):
+                                dets = self._run(rgb, key)
                         if find_text is not None:
-                            found = find_text(rgb)
+                            with clock.time("detect: plates and text"):
+                                found = find_text(rgb)
                             for kind, t in areas.items():
                                 mine = found.filter(found.kinds == kind)
                                 t.update(vf.index, mine.boxes, mine.scores)
                         timeline.key_frames += 1
                         since_key = 0
                     elif since_key % s.video_detect_stride == 0:
-                        dets = self._run_cheap(vf, info, cheap)
+                        with clock.time("detect: cheap pass"):
+                            dets = self._run_cheap(vf, info, cheap)
                     else:
                         dets = None
                     since_key += 1
+                    since_deep += 1
                     if dets is not None:
-                        tracker.update(vf.index, dets.boxes, dets.scores)
+                        with clock.time("track"):
+                            tracker.update(vf.index, dets.boxes, dets.scores)
+                        small_seen = small_seen or bool((dets.heights < 2 * limit).any())
                     if dets is None or not len(dets):
                         dets = nothing  # one shared value: memory stays flat over hours
                     timeline.detections.append(dets)
@@ -195,19 +239,28 @@ class VideoRedactor:
             if not s.partial_output or not timeline.frames:
                 raise
             timeline.error = str(exc)
+        with clock.time("track"):
+            self._finish_tracks(timeline, tracker, areas if find_text is not None else None,
+                                deep_every)
+        return timeline
+
+    def _finish_tracks(self, timeline: FaceTimeline, tracker: FaceTracker,
+                       areas: dict[str, FaceTracker] | None, deep_every: int) -> None:
+        """End the tracks; fill and pad them in time (faces, and plates and text)."""
+        s = self.settings
         timeline.tracks = tracker.finish()
+        timeline.crowd_reach = deep_every
         pad = max(s.track_pad_frames, s.video_keyframe_interval, s.video_detect_stride)
         policy = CoverPolicy(pad_before=pad, pad_after=pad, max_fill_gap=tracker.max_gap)
         timeline.extra = cover_boxes(timeline.tracks, timeline.shots, policy)
         timeline.policy = policy
-        if find_text is not None:
+        if areas is not None:
             # Text does not move much between key frames: hold each region from
             # one key frame to the next, and pad like faces.
             text_policy = CoverPolicy(pad_before=pad, pad_after=pad, pad_growth=0.1,
                                       max_fill_gap=tracker.max_gap)
             timeline.area_tracks = {k: t.finish() for k, t in areas.items()}
             timeline.areas = area_boxes(timeline.area_tracks, timeline.shots, text_policy)
-        return timeline
 
     def _run(self, image: np.ndarray, passes: list[Pass]) -> Detections:
         found = [self._models.run_pass(image, p) for p in passes]
@@ -229,7 +282,11 @@ class VideoRedactor:
         padded) plus heads, bodies and crowd bands as the settings ask, and the
         tracked plates and text."""
         extra = [timeline.areas[index]] if timeline.areas else []
-        return cover_regions(timeline.boxes(index), width, height, self.settings, extra)
+        faces = timeline.boxes(index)
+        crowd = timeline.crowd_at(index)
+        if len(crowd):
+            faces = Detections.concat([faces, crowd])
+        return cover_regions(faces, width, height, self.settings, extra)
 
     def redact(self, pixels: np.ndarray, regions: Detections,
                filled: list[np.ndarray] | None = None) -> np.ndarray:
@@ -260,6 +317,7 @@ class VideoRedactor:
         out_pts = display_timestamps(timeline.pts)
         held: deque[tuple[int, int, np.ndarray]] = deque()  # judged, not yet encoded
         written = 0
+        clock = timeline.clock
         with atomic_output(dest) as tmp, VideoReader(
             source, keep_audio=s.keep_audio, limit=timeline.frames, fps=s.video_fps
         ) as reader:
@@ -273,17 +331,26 @@ class VideoRedactor:
             def encode(index: int, pts: int, pixels: np.ndarray) -> None:
                 nonlocal written
                 if judge is not None:
-                    judge.encoded(index, pixels)
-                writer.write(pixels, pts)
+                    with clock.time("verify: judge frames"):
+                        judge.encoded(index, pixels)
+                with clock.time("pass 2: encode"):
+                    writer.write(pixels, pts)
                 if audio_out is not None:  # the sound keeps up with the pictures
-                    audio_out.write_until(float(pts * info.time_base))
+                    with clock.time("sound: encode"):
+                        audio_out.write_until(float(pts * info.time_base))
                 written += 1
                 if progress:
                     progress(VideoProgress("redact", written, timeline.frames))
 
             try:
-                for item in reader:
-                    if not isinstance(item, VideoFrame):
+                frames = iter(reader)
+                while True:
+                    with clock.time("pass 2: decode"):
+                        item = next(frames, None)
+                        if item is None:
+                            break
+                        original = item.rgb() if isinstance(item, VideoFrame) else None
+                    if not isinstance(item, VideoFrame) or original is None:  # sound
                         writer.write_audio(item)
                         continue
                     i = item.index
@@ -291,28 +358,30 @@ class VideoRedactor:
                         raise IncompleteRedactionError(
                             N_("the video decoded differently the second time; nothing was written")
                         )
-                    original = item.rgb()
                     if original.shape[:2] != (info.height, info.width):
                         raise IncompleteRedactionError(
                             N_("the frame size changes inside the video; this is not supported")
                         )
-                    regions = self.regions(timeline, i, info.width, info.height)
-                    pixels = self.redact(original, regions, timeline.fill.get(i))
+                    with clock.time("pass 2: cover"):
+                        regions = self.regions(timeline, i, info.width, info.height)
+                        pixels = self.redact(original, regions, timeline.fill.get(i))
                     if judge is not None and judge.wants(i):
-                        while len(found := judge.judge(i, original, pixels, regions)):
-                            grown = found.grown(REPAIR_GROWTH)
-                            self._cover_around(timeline, i, grown, window, held,
-                                               info.width, info.height)
-                            regions = self.regions(timeline, i, info.width, info.height)
-                            pixels = self.redact(original, regions, timeline.fill.get(i))
+                        with clock.time("verify: judge frames"):
+                            while len(found := judge.judge(i, original, pixels, regions)):
+                                grown = found.grown(REPAIR_GROWTH)
+                                self._cover_around(timeline, i, grown, window, held,
+                                                   info.width, info.height)
+                                regions = self.regions(timeline, i, info.width, info.height)
+                                pixels = self.redact(original, regions, timeline.fill.get(i))
                     held.append((i, out_pts[i], pixels))
                     while len(held) > window:
                         encode(*held.popleft())
                 while held:
                     encode(*held.popleft())
-                if audio_out is not None:
-                    audio_out.close()
-                writer.close()
+                with clock.time("pass 2: encode"):
+                    if audio_out is not None:
+                        audio_out.close()
+                    writer.close()
             except BaseException:
                 writer.abort()
                 raise
