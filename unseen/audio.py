@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import lfilter, resample_poly
 
 from unseen.detect.speech import SpeechSettings, widen
 from unseen.i18n import N_
@@ -353,6 +352,8 @@ def mcadams(x: NDArray[np.floating], sample_rate: int,
     coeff = np.concatenate([np.full(lead, coeff[0]), coeff])
     per_frame = np.concatenate([coeff, np.full(max(0, count - len(coeff)), coeff[-1])])[:count]
     new_a = _warped(a, per_frame, scale)
+    from scipy.signal import lfilter  # seconds to import: only when disguising
+
     out = np.zeros(n + win, np.float64)
     e_in = np.sum(frames ** 2, axis=1)
     for m in range(count):
@@ -442,6 +443,7 @@ def pitch_shift(samples: Samples, sample_rate: int, semitones: float) -> Samples
     Praat's overlap-add lengthening back to the original duration, per channel."""
     import parselmouth
     from parselmouth.praat import call
+    from scipy.signal import resample_poly
 
     x = _as_channels(samples)
     factor = 2.0 ** (semitones / 12.0)

@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import get_window
-from scipy.special import expit
 
 from unseen.errors import UnseenError
 from unseen.i18n import N_
@@ -203,7 +201,14 @@ def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_ME
 
 
 _MEL = mel_filterbank()
-_WINDOW = get_window("hann", N_FFT, fftbins=True).astype(np.float32)
+# Periodic Hann window (scipy.signal.get_window("hann", N_FFT)); numpy keeps
+# scipy.signal, seconds to import, out of every photo run.
+_WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+
+
+def _sigmoid(x: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The logistic function (scipy.special.expit), stable for any x."""
+    return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(x.dtype, copy=False)
 
 
 def mel_frames(wav: NDArray[np.floating]) -> NDArray[np.float32]:
@@ -322,8 +327,8 @@ class SpeakerEncoder:
             out = np.empty((batch, steps, 256), np.float32)
             for t in range(steps):
                 g = pre[:, t] + h @ w_hh
-                i, f = expit(g[:, :256]), expit(g[:, 256:512])
-                cell, o = np.tanh(g[:, 512:768]), expit(g[:, 768:])
+                i, f = _sigmoid(g[:, :256]), _sigmoid(g[:, 256:512])
+                cell, o = np.tanh(g[:, 512:768]), _sigmoid(g[:, 768:])
                 c = f * c + i * cell
                 h = o * np.tanh(c)
                 out[:, t] = h

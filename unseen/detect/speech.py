@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import resample_poly
 
 from unseen.detect.onnx import make_session
 from unseen.errors import UnseenError
@@ -64,6 +63,8 @@ def to_mono_16k(samples: NDArray[np.floating], sample_rate: int) -> Samples:
         x = x.mean(axis=0)
     if sample_rate != SAMPLE_RATE:
         g = gcd(int(sample_rate), SAMPLE_RATE)
+        from scipy.signal import resample_poly  # seconds to import: only when resampling
+
         x = resample_poly(x, SAMPLE_RATE // g, int(sample_rate) // g).astype(np.float32)
     return np.ascontiguousarray(x, np.float32)
 
