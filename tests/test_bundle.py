@@ -71,12 +71,15 @@ def test_bundle_anonymizes_the_sample_offline(bundle: Path, sample: Path,
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     assert sorted(p.name for p in out.iterdir()) == SAMPLE
-    # The bundle's own check finds nothing left, from the files alone.
-    for name in ("astronaut.jpg", "pan.mp4"):
+    # The bundle's own check finds nothing left, from the files alone, and speaks
+    # the system's language (its catalogs are inside the bundle).
+    for name, lang in (("astronaut.jpg", "zh_CN.UTF-8"), ("pan.mp4", "zh_TW.UTF-8")):
         check = subprocess.run([*prefix, str(bundle / "unseen"), "check", str(sample / name),
-                                str(out / name)], env=env, capture_output=True, text=True,
-                               timeout=900)
+                                str(out / name)], env={**env, "LANG": lang},
+                               capture_output=True, text=True, timeout=900)
         assert check.returncode == 0, (name, check.stdout[-1000:], check.stderr[-1000:])
+        said = check.stdout + check.stderr
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in said), (lang, said[-500:])
 
 
 def test_bundle_app_processes_and_saves_headless(bundle: Path, sample: Path,
