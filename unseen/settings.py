@@ -71,9 +71,10 @@ class Settings:
     """onnxruntime intra-op threads; 0 lets it use every core."""
 
     precision: Precision = "fp32"
-    """Weights and activations of the redaction models (CenterFace,
-    RetinaFace): ``fp32`` as shipped, or ``int8`` (unseen.detect.quantize:
-    derived at run time from the same weights). The adversary stays fp32."""
+    """Arithmetic of the redaction models (CenterFace, RetinaFace): ``fp32``,
+    the weights as shipped, or ``int8`` (unseen.detect.quantize: derived at run
+    time from them; faster, the same recall on bench/photos.py, but more false
+    cover on photos with no person). The adversary is always fp32."""
 
     # verification (unseen.verify) ----------------------------------------------
     verify: VerifyMode = "fast"

@@ -31,7 +31,7 @@ from unseen import __version__
 from unseen.cli.common import SUMMARY_ROWS, ExitCode, Parser, UsageError, stderr, stdout
 from unseen.i18n import _, ngettext, translate
 from unseen.report import FileResult, summarize
-from unseen.settings import AUDIO_MODES, Settings
+from unseen.settings import AUDIO_MODES, PRECISIONS, Settings
 
 if TYPE_CHECKING:
     from unseen.pipeline.video import VideoProgress
@@ -90,6 +90,12 @@ def parser(verbs: Sequence[str] = ()) -> Parser:
                           "'unseen[ray]')"))
     p.add_argument("--address", metavar="ADDR",
                    help=_("Ray cluster address (default: start a local Ray instance)"))
+    p.add_argument("--precision", choices=PRECISIONS, default=Settings.precision,
+                   help=_("arithmetic of the face detectors: int8 (faster, derived from the "
+                          "shipped weights; more false cover on photos without people) or fp32 "
+                          "(the weights as shipped); verification always runs fp32 (default "
+                          "{value})").format(
+                              value=Settings.precision))
     video = p.add_argument_group(_("video"))
     video.add_argument("--audio", choices=AUDIO_MODES, default=None,
                        help=_("the sound: drop (default: voices identify people), keep "
@@ -148,6 +154,7 @@ def settings_from(a: argparse.Namespace) -> Settings:
             redact=a.redact, mask_scale=a.mask_scale, shape=a.shape, threshold=a.thresh,
             verify="off" if a.no_verify else a.verify, allow_unsafe=a.allow_unsafe,
             cover=a.cover, crowd=a.crowd, plates=a.plates, text=a.text,
+            precision=a.precision,
         )
     except ValueError as exc:
         raise UsageError(f"unseen: {translate(str(exc))}") from exc

