@@ -2,10 +2,11 @@
 
 Pure functions on ``(channels, n)`` float32 samples. ``mute-speech`` removes what
 Silero VAD calls speech (plus a margin) and fills the gap with silence or with
-noise shaped like the sound around it; ``disguise`` moves every voice's
-formants (McAdams coefficient, as in the VoicePrivacy Challenge baseline) and
-its pitch and formant scale (Praat's PSOLA "Change gender") by amounts drawn at
-random for each file and never stored. Channels get the same transform.
+noise shaped like the sound around it; ``disguise`` re-synthesises every voice
+with an LPC vocoder: a new excitation at a new, smoothed pitch, the envelope's
+formants moved toward another kind of voice, warped by a McAdams coefficient and a
+high-band stretch drawn anew every 0.5-2 s, its bandwidths set by one formula;
+drawn at random for each file and never stored. Channels get the same transform.
 """
 
 from __future__ import annotations
@@ -60,19 +61,24 @@ class AudioSettings:
 
     # disguise ----------------------------------------------------------------------
     mcadams: tuple[float, float] = (0.65, 0.8)
-    """Range of the McAdams coefficient (pole angles raised to this power).
-    Measured alone on the speech data (Resemblyzer, median similarity to the
-    same utterance untouched): 0.7 -> 0.59, 0.8 -> 0.71, 0.9 -> 0.88 (still
-    the same speaker, so 0.9 is not used). With the pitch and formant change
-    (bench/audio.py --quick): (0.7, 0.85) gave an EER of 35 %, (0.65, 0.8) 41 %
-    at a median STOI of 0.68 and 0.65."""
-    mcadams_drift: float = 0.03
-    """The coefficient wanders by up to this much over a few seconds."""
-    pitch_factor: tuple[float, float] = (1.3, 1.6)
-    """Range of the pitch change: the median pitch is multiplied (low voices)
-    or divided (high voices, median above 165 Hz) by a factor from this range."""
-    formant_factor: tuple[float, float] = (1.1, 1.2)
-    """Range of Praat's formant shift ratio, in the direction of the pitch change."""
+    """Range of the McAdams coefficient (pole angles raised to this power),
+    drawn anew for every stretch. Measured alone on the speech data
+    (Resemblyzer, median similarity to the same utterance untouched): 0.7 ->
+    0.59, 0.8 -> 0.71, 0.9 -> 0.88 (still the same speaker). In the vocoder
+    (bench/audio.py --quick), drawn per stretch from (0.65, 0.8) with the formant
+    medians moved and the high band stretched: the informed adversary's rank-1
+    11 %; without moving the formant medians 50 %."""
+    stretch_seconds: tuple[float, float] = (0.5, 2.0)
+    """The McAdams coefficient and the high-band stretch are drawn anew for
+    every stretch of this many seconds (itself drawn), so no single inverse fits."""
+    high_band_scale: tuple[float, float] = (0.6, 1.4)
+    """Range of the factor on resonances' distances above 2 kHz, per stretch."""
+    formant_jitter: float = 0.1
+    """The formant medians go to the other kind of voice's times 1 +- up to this."""
+    pitch_jitter: float = 0.1
+    """The median pitch goes to the other kind of voice's times 1 +- up to this."""
+    pitch_spread: tuple[float, float] = (3.0, 5.0)
+    """Range of the new pitch spread, semitones (standard deviation)."""
 
     def __post_init__(self) -> None:
         if self.mode not in AUDIO_MODES:
@@ -237,74 +243,199 @@ def _matched_noise(x: Samples, keep: NDArray[np.bool_], a: int, b: int, sample_r
 # --- disguise -----------------------------------------------------------------------
 
 HIGH_VOICE_HZ = 165.0
-"""Median pitch above which a voice is moved down rather than up."""
-_DRIFT_PERIOD = (2.0, 5.0)
-"""Seconds per cycle of the McAdams coefficient's wandering (drawn per file)."""
+"""Median pitch above which a voice counts as high (it is moved to a low one)."""
 
 
 @dataclass(frozen=True)
-class _DisguiseDraw:
-    mcadams: float
-    drift: float
-    period: float
-    phase: float
+class _Voice:
+    """A typical voice as this module measures voices (`_voice_of`)."""
+
     pitch: float
-    formant: float
+    """Median pitch, Hz."""
+    pitch_range: float
+    """Spread of the pitch, semitones (standard deviation)."""
+    formants: tuple[float, float, float]
+    """Medians of the three lowest narrow LPC resonances, Hz (`_formant_medians`)."""
 
 
-def _draw(settings: AudioSettings, rng: np.random.Generator) -> _DisguiseDraw:
-    return _DisguiseDraw(
-        mcadams=float(rng.uniform(*settings.mcadams)),
-        drift=settings.mcadams_drift,
-        period=float(rng.uniform(*_DRIFT_PERIOD)),
-        phase=float(rng.uniform(0, 2 * np.pi)),
-        pitch=float(rng.uniform(*settings.pitch_factor)),
-        formant=float(rng.uniform(*settings.formant_factor)),
-    )
+_TYPICAL = {
+    "low": _Voice(118.0, 4.2, (510.0, 1870.0, 2970.0)),
+    "high": _Voice(200.0, 4.3, (560.0, 1810.0, 3030.0)),
+}
+"""Medians over the 181 voiced LibriSpeech utterances in ../shared/data/speech
+(96 below 165 Hz, 85 above), measured with `_voice_of`. Disguised voices are
+moved to the other kind; the informed adversary moves them back to these."""
+_HIGH_BAND_HZ = 2000.0
+"""Resonances above this are stretched or squeezed (speaker detail more than words)."""
+_VOCODER_ORDER = 14
+"""LPC order (at 16 kHz) of the disguise's envelope: coarser than the analysis's 20,
+so the finer detail of a vocal tract is not carried over."""
+
+
+@dataclass(frozen=True)
+class _MeasuredVoice:
+    pitch: NDArray[np.float64]
+    """Pitch every 10 ms (interpolated over unvoiced frames), Hz."""
+    voiced: NDArray[np.bool_]
+    median: float
+    spread: float
+    formants: NDArray[np.float64] | None
+
+
+def _voice_of(x16: NDArray[np.floating], hop: float = 0.01) -> _MeasuredVoice:
+    """Pitch contour (Praat) and formant medians of a 16 kHz mono track."""
+    import parselmouth
+    from parselmouth.praat import call
+
+    y = np.asarray(x16, np.float64)
+    frames = max(1, int(len(y) / 16000 / hop) + 1)
+    grid = np.arange(frames) * hop
+    f0 = np.zeros(0)
+    if np.any(y):
+        sound = parselmouth.Sound(y, sampling_frequency=16000.0)
+        pitch_obj = call(sound, "To Pitch", hop, 75.0, 600.0)
+        f0 = pitch_obj.selected_array["frequency"]
+        t = pitch_obj.xs()
+    if np.count_nonzero(f0) < 2:
+        return _MeasuredVoice(np.full(frames, 120.0), np.zeros(frames, bool), float("nan"),
+                              float("nan"), _formant_medians(y))
+    voiced = np.interp(grid, t, (f0 > 0).astype(float), left=0, right=0) > 0.5
+    log_f0 = np.log(f0[f0 > 0])
+    contour = np.exp(np.interp(grid, t[f0 > 0], log_f0))
+    return _MeasuredVoice(contour, voiced, float(np.exp(np.median(log_f0))),
+                          float(np.std(log_f0) * 12 / np.log(2)), _formant_medians(y))
+
+
+def _formant_medians(x16: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """Medians (Hz) of the three lowest resonances between 200 and 4000 Hz narrower
+    than 400 Hz, over the louder 40 % of 25 ms frames (LPC order 14, pre-emphasis);
+    None when too few frames show three."""
+    y = np.append(x16[:1], x16[1:] - 0.97 * x16[:-1])
+    win, hop, order = 400, 160, 14
+    if len(y) < 4 * win:
+        return None
+    count = 1 + (len(y) - win) // hop
+    frames = y[np.arange(win)[None, :] + hop * np.arange(count)[:, None]] * np.hamming(win)
+    energy = np.sum(frames ** 2, axis=1)
+    loud = frames[energy >= np.percentile(energy, 60)]
+    poles = _poles(_lpc(loud, order))
+    freq = np.angle(poles) * 16000 / (2 * np.pi)
+    bandwidth = -np.log(np.abs(poles) + 1e-12) * 16000 / np.pi
+    freq = np.where((freq > 200) & (freq < 4000) & (bandwidth < 400), freq, np.inf)
+    freq.sort(axis=1)
+    three = np.isfinite(freq[:, 2])
+    return np.median(freq[three, :3], axis=0) if three.sum() >= 10 else None
+
+
+def _walk(frames: int, rng: np.random.Generator, lo: float, hi: float,
+          seconds: tuple[float, float], hop: float = 0.01) -> NDArray[np.float64]:
+    """A value per frame: drawn anew in ``[lo, hi]`` for every stretch of
+    ``seconds`` (itself drawn), moving linearly from one stretch's middle to the next."""
+    edges = [0.0]
+    while edges[-1] < frames * hop:
+        edges.append(edges[-1] + float(rng.uniform(*seconds)))
+    middles = (np.array(edges[:-1]) + np.array(edges[1:])) / 2
+    return np.interp(np.arange(frames) * hop, middles, rng.uniform(lo, hi, len(middles)))
 
 
 def disguise(samples: Samples, sample_rate: int, settings: AudioSettings,
              rng: np.random.Generator | None = None) -> Samples:
-    """Every voice in the track transformed: McAdams formant warp (coefficient
-    wandering around a random value), then Praat's pitch and formant change by
-    random factors, up for low voices and down for high ones. The whole track
-    is transformed (not only what the VAD calls speech: a missed voice would be
-    a leak); every channel gets the same draw. Nothing drawn is returned or kept.
+    """Every voice in the track re-synthesised as another: an LPC vocoder.
 
-    Measured (bench/audio.py): an adversary comparing the output with the
-    speaker's recordings is defeated, but one who knows this method and undoes
-    it at the middle of its ranges re-identifies most voices; see
-    `unseen.verify.audio.AudioJudge.judge_disguised` (``informed``).
+    What is measured on the original (its pitch contour, median and spread,
+    its formant medians) sets where the voice goes but is not carried over:
+    the median pitch goes to a random value near the other kind of voice's
+    (`_TYPICAL`), the pitch spread to a random one, the contour is smoothed,
+    and a new excitation (pulses at that pitch, noise where unvoiced) replaces
+    the speaker's own. The envelope (LPC order 14) has its formant medians moved
+    to random values near the other kind's, a McAdams coefficient and a stretch
+    above 2 kHz drawn anew for every 0.5-2 s, and its resonances' bandwidths set
+    by one formula. So no inverse restores the speaker: the values that would
+    be needed were never kept, and the same output comes from any voice that
+    measures alike. The whole track is transformed (a voice the VAD missed
+    would leak); every channel gets the same draws. Nothing drawn is returned or kept.
     """
+    from unseen.detect.speech import to_mono_16k
+
     x = _as_channels(samples)
-    draw = _draw(settings, _rng(rng))
-    hop = 0.01
-    frames = max(1, int(x.shape[1] / sample_rate / hop) + 1)
-    t = np.arange(frames) * hop
-    coefficient = np.clip(draw.mcadams + draw.drift * np.sin(2 * np.pi * t / draw.period
-                                                             + draw.phase), 0.5, 0.95)
-    median = voice_pitch(x.mean(axis=0), sample_rate)
-    up = not (median > HIGH_VOICE_HZ)
-    pitch = draw.pitch if up else 1.0 / draw.pitch
-    formant = draw.formant if up else 1.0 / draw.formant
+    gen = _rng(rng)
+    voice = _voice_of(to_mono_16k(x, sample_rate))
+    frames = len(voice.pitch)
+    low = not (voice.median > HIGH_VOICE_HZ)
+    target = _TYPICAL["high" if low else "low"]
+    # Pitch: smoothed contour, new median and spread.
+    median = voice.median if np.isfinite(voice.median) else 120.0
+    spread = gen.uniform(*settings.pitch_spread) / voice.spread \
+        if np.isfinite(voice.spread) and voice.spread > 0 else 1.0
+    new_median = target.pitch * gen.uniform(1 - settings.pitch_jitter, 1 + settings.pitch_jitter)
+    new_pitch = new_median * np.exp(spread * (_smoothed(np.log(voice.pitch), 5) - np.log(median)))
+    excitation = _excitation(new_pitch, voice.voiced, x.shape[1], sample_rate, gen)
+    # Envelope.
+    knots = None
+    if voice.formants is not None:
+        goal = np.array(target.formants) * gen.uniform(
+            1 - settings.formant_jitter, 1 + settings.formant_jitter, 3)
+        knots = (voice.formants, np.sort(goal))
+    warp = _EnvelopeWarp(
+        coefficient=_walk(frames, gen, *settings.mcadams, settings.stretch_seconds),
+        knots=knots,
+        high_scale=_walk(frames, gen, *settings.high_band_scale, settings.stretch_seconds),
+        bandwidth=60.0 * float(gen.uniform(0.8, 1.25)))
     out = np.empty_like(x)
     for c in range(x.shape[0]):
-        y = mcadams(x[c], sample_rate, coefficient, hop_seconds=hop)
-        out[c] = change_voice(y, sample_rate, pitch, formant)
+        out[c] = resynthesize(x[c], sample_rate, warp, excitation, order=_VOCODER_ORDER)
     return out
+
+
+def _smoothed(v: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    w = np.hanning(k + 2)[1:-1]
+    w /= w.sum()
+    return np.convolve(np.pad(v, (k, k), mode="edge"), w, mode="same")[k:-k]
+
+
+def _excitation(pitch: NDArray[np.float64], voiced: NDArray[np.bool_], n: int,
+                sample_rate: int, rng: np.random.Generator, hop: float = 0.01
+                ) -> NDArray[np.float64]:
+    """Unit-power pulses at ``pitch`` (per 10 ms frame) where voiced, white noise elsewhere."""
+    t = np.arange(n) / sample_rate
+    grid = np.arange(len(pitch)) * hop
+    f = np.interp(t, grid, pitch)
+    pulses = np.diff(np.floor(np.cumsum(f / sample_rate)), prepend=0.0) > 0
+    voiced_here = np.interp(t, grid, voiced.astype(float)) > 0.5
+    return np.where(voiced_here, pulses * np.sqrt(sample_rate / np.maximum(f, 1.0)),
+                    rng.standard_normal(n))
 
 
 def undo_disguise(samples: Samples, sample_rate: int, settings: AudioSettings
                   ) -> list[Samples]:
     """The informed adversary's tries at inverting `disguise`: it knows the method
-    and the middle of every range, not the draw, and tries both directions."""
+    and the distribution of every draw, not the draw, and tries both kinds of
+    original voice. Per try: the pitch moved to that kind's typical median and
+    spread (Praat), the McAdams coefficient undone at the middle of its range,
+    and the formant medians moved back to that kind's typical ones. (What is
+    drawn around 1, the stretch above 2 kHz, is best left alone; what was
+    replaced, the excitation and the bandwidths, cannot be brought back.)"""
+    from unseen.detect.speech import to_mono_16k
+
     x = _as_channels(samples)
-    a = float(np.mean(settings.mcadams))
-    p, f = float(np.mean(settings.pitch_factor)), float(np.mean(settings.formant_factor))
+    heard = _voice_of(to_mono_16k(x, sample_rate))
+    undo_mcadams = _EnvelopeWarp(coefficient=np.array([1.0 / float(np.mean(settings.mcadams))]))
     tries = []
-    for pitch, formant in ((1 / p, 1 / f), (p, f)):
-        tries.append(np.stack([mcadams(change_voice(ch, sample_rate, pitch, formant),
-                                       sample_rate, 1.0 / a) for ch in x]))
+    for kind in ("low", "high"):
+        typical = _TYPICAL[kind]
+        pitch = typical.pitch / heard.median if np.isfinite(heard.median) else 1.0
+        spread = typical.pitch_range / heard.spread \
+            if np.isfinite(heard.spread) and heard.spread > 0 else 1.0
+        chans = []
+        for ch in x:
+            y = resynthesize(change_voice(ch, sample_rate, pitch, 1.0, spread), sample_rate,
+                             undo_mcadams)
+            formants = _formant_medians(to_mono_16k(y[None], sample_rate).astype(np.float64))
+            if formants is not None:
+                y = resynthesize(y, sample_rate, _EnvelopeWarp(
+                    np.array([1.0]), (formants, np.array(typical.formants))))
+            chans.append(y)
+        tries.append(np.stack(chans))
     return tries
 
 
@@ -321,20 +452,42 @@ def voice_pitch(x: NDArray[np.floating], sample_rate: int) -> float:
     return float(call(pitch_obj, "Get quantile", 0.0, 0.0, 0.5, "Hertz"))
 
 
+@dataclass(frozen=True)
+class _EnvelopeWarp:
+    """Where each LPC resonance goes, per 10 ms frame (arrays: one value or one per frame).
+
+    In order: ``knots`` (Hz -> Hz, piecewise linear: formant medians moved),
+    the McAdams ``coefficient`` (pole angles on the 16 kHz scale raised to it),
+    ``high_scale`` (distances above `_HIGH_BAND_HZ` multiplied by it), and
+    ``bandwidth`` (resonances narrower than 600 Hz given ``bandwidth + 0.06 f`` Hz).
+    """
+
+    coefficient: NDArray[np.float64]
+    knots: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    high_scale: NDArray[np.float64] | None = None
+    bandwidth: float | None = None
+
+
 def mcadams(x: NDArray[np.floating], sample_rate: int,
             coefficient: float | NDArray[np.floating],
             win_seconds: float = 0.02, hop_seconds: float = 0.01) -> Samples:
-    """McAdams-coefficient anonymisation (VoicePrivacy Challenge baseline B2).
+    """McAdams-coefficient anonymisation (VoicePrivacy Challenge baseline B2):
+    the angles of the complex LPC poles raised to ``coefficient`` (one value or
+    one per frame, ``hop_seconds`` apart) on the 16 kHz scale; see `resynthesize`."""
+    return resynthesize(x, sample_rate, _EnvelopeWarp(np.atleast_1d(
+        np.asarray(coefficient, np.float64))), win_seconds=win_seconds, hop_seconds=hop_seconds)
 
-    Per 20 ms frame: LPC analysis, the residual kept, the angles of the
-    complex poles raised to ``coefficient`` (on the 16 kHz scale, so the
-    formant shift is the same at any sample rate), and the frame re-synthesised
-    with its original energy; frames are overlap-added. ``coefficient`` is one
-    value or one per frame (``hop_seconds`` apart).
-    """
+
+def resynthesize(x: NDArray[np.floating], sample_rate: int, warp: _EnvelopeWarp,
+                 excitation: NDArray[np.float64] | None = None, order: int = 20,
+                 win_seconds: float = 0.02, hop_seconds: float = 0.01) -> Samples:
+    """Per 20 ms frame: LPC analysis (``order`` on the 16 kHz scale), the poles
+    moved by ``warp``, and the frame re-synthesised from its own residual or,
+    given one, from the same stretch of ``excitation``, with the frame's
+    original energy; frames are overlap-added."""
     win = int(win_seconds * sample_rate)
     hop = int(hop_seconds * sample_rate)
-    order = int(min(48, max(20, round(20 * sample_rate / 16000))))
+    order = int(min(48, max(order, round(order * sample_rate / 16000))))
     original = len(x)
     # Padding puts every sample, the first and last too, under full frames.
     x = np.pad(np.asarray(x, np.float64), (win, 2 * win))
@@ -345,13 +498,20 @@ def mcadams(x: NDArray[np.floating], sample_rate: int,
     idx = np.arange(win)[None, :] + hop * np.arange(count)[:, None]
     frames = x[idx] * window
     a = _lpc(frames, order)
-    scale = sample_rate / 16000.0
-    coeff = np.atleast_1d(np.asarray(coefficient, np.float64))
-    # Frame m starts hop * m samples into the padding; per-frame values follow the track.
-    lead = win // hop
-    coeff = np.concatenate([np.full(lead, coeff[0]), coeff])
-    per_frame = np.concatenate([coeff, np.full(max(0, count - len(coeff)), coeff[-1])])[:count]
-    new_a = _warped(a, per_frame, scale)
+    lead = win // hop  # frame m starts hop * m samples into the padding
+
+    def per_frame(v: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
+        if v is None:
+            return None
+        v = np.concatenate([np.full(lead, v[0]), np.atleast_1d(v)])
+        return np.concatenate([v, np.full(max(0, count - len(v)), v[-1])])[:count]
+
+    new_a = _warped(a, sample_rate, warp, per_frame(warp.coefficient),
+                    per_frame(warp.high_scale))
+    source = None
+    if excitation is not None:
+        source = np.pad(np.asarray(excitation, np.float64)[:original], (win, 2 * win))
+        source = np.pad(source, (0, max(0, n - len(source))))
     from scipy.signal import lfilter  # seconds to import: only when disguising
 
     out = np.zeros(n + win, np.float64)
@@ -360,9 +520,10 @@ def mcadams(x: NDArray[np.floating], sample_rate: int,
         frame = frames[m]
         if e_in[m] < 1e-12:
             continue
-        residual = lfilter(a[m], [1.0], frame)
-        rec = lfilter([1.0], new_a[m], residual)
-        e_out = float(np.sum(rec ** 2))
+        drive = lfilter(a[m], [1.0], frame) if source is None else source[idx[m]] * window
+        with np.errstate(over="ignore", invalid="ignore"):  # an unstable frame: skipped
+            rec = lfilter([1.0], new_a[m], drive)
+            e_out = float(np.sum(rec ** 2))
         if not np.isfinite(e_out) or e_out <= 0:
             continue
         rec *= np.sqrt(e_in[m] / e_out)
@@ -389,24 +550,43 @@ def _lpc(frames: NDArray[np.float64], order: int) -> NDArray[np.float64]:
     return a
 
 
-def _warped(a: NDArray[np.float64], coefficient: NDArray[np.float64], scale: float
-            ) -> NDArray[np.float64]:
-    """Each frame's all-pole filter with complex pole angles moved (real poles kept)."""
+def _poles(a: NDArray[np.float64]) -> NDArray[np.complex128]:
+    """The roots of each frame's LPC polynomial ``(frames, order)``."""
     count, p1 = a.shape
     order = p1 - 1
     companion = np.zeros((count, order, order))
     companion[:, 0, :] = -a[:, 1:]
     companion[:, np.arange(1, order), np.arange(order - 1)] = 1.0
-    poles = np.linalg.eigvals(companion)
-    angle = np.angle(poles)
+    return np.asarray(np.linalg.eigvals(companion), np.complex128)
+
+
+def _warped(a: NDArray[np.float64], sample_rate: int, warp: _EnvelopeWarp,
+            coefficient: NDArray[np.float64] | None, high_scale: NDArray[np.float64] | None
+            ) -> NDArray[np.float64]:
+    """Each frame's all-pole filter with complex poles moved (real poles kept)."""
+    count, p1 = a.shape
+    poles = _poles(a)
     radius = np.abs(poles)
     complex_ = np.abs(poles.imag) > 1e-9
-    # angle^c on the 16 kHz scale: (theta * scale)^c / scale, sign kept.
-    moved = np.sign(angle) * (np.abs(angle) * scale) ** coefficient[:, None] / scale
-    moved = np.clip(moved, -np.pi + 1e-3, np.pi - 1e-3)
-    new_angle = np.where(complex_, moved, angle)
-    new_poles = radius * np.exp(1j * new_angle)
-    new_poles = np.where(complex_, new_poles, poles.real)
+    nyquist = sample_rate / 2.0
+    hz = np.abs(np.angle(poles)) * nyquist / np.pi
+    if warp.knots is not None:
+        source, goal = warp.knots
+        hz = np.interp(hz, [0.0, *source, nyquist], [0.0, *goal, nyquist])
+    if coefficient is not None:
+        # angle^c on the 16 kHz scale, so the shift is the same at any sample rate.
+        hz = 8000.0 / np.pi * (hz * np.pi / 8000.0) ** coefficient[:, None]
+    if high_scale is not None:
+        hz = np.where(hz > _HIGH_BAND_HZ, _HIGH_BAND_HZ + (hz - _HIGH_BAND_HZ)
+                      * high_scale[:, None], hz)
+    angle = np.clip(hz * np.pi / nyquist, 1e-3, np.pi - 1e-3)
+    if warp.bandwidth is not None:
+        narrow = -np.log(radius + 1e-12) * sample_rate / np.pi < 600.0
+        radius = np.where(narrow, np.exp(-np.pi * (warp.bandwidth + 0.06 * hz) / sample_rate),
+                          radius)
+    new_poles = np.where(complex_, radius * np.exp(1j * np.sign(poles.imag) * angle),
+                         poles.real)
+    order = p1 - 1
     coeffs = np.zeros((count, p1), np.complex128)
     coeffs[:, 0] = 1.0
     for k in range(order):

@@ -135,8 +135,8 @@ class AudioJudge:
 
         ``informed``: also try to undo the disguise as an adversary who knows
         the method would (`unseen.audio.undo_disguise`) and fail on a match
-        there too. Off by default only because `disguise` does not pass it yet
-        (bench/audio.py: most voices are re-identified after that inverse).
+        there too. Off by default: the inverse still lifts some voices over
+        the threshold (bench/audio.py), which would withhold those files.
         """
         if orig16 is None:
             return AudioVerdict(False, "disguise", (
