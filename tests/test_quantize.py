@@ -40,7 +40,8 @@ def test_int8_model_is_built_once_and_cached(name: str, tmp_path: Path,
     assert built is not None, "the shipped ranges no longer fit this graph: recalibrate"
     ops = [n.op_type for n in onnx.load_from_string(built).graph.node]
     assert ops.count("QuantizeLinear") > 20 and ops.count("DequantizeLinear") > 40
-    cached = list((tmp_path / "unseen" / "int8").iterdir())
+    cached = [p for p in (tmp_path / "unseen" / "models").iterdir()
+              if p.name.startswith(f"{name}-int8-")]
     assert [p.suffix for p in cached] == [".onnx"] and cached[0].read_bytes() == built
     quantize.int8_model.cache_clear()
     assert quantize.int8_model(name, SOURCES[name]()) == built  # read back, not rebuilt

