@@ -293,10 +293,21 @@ def test_tracker_fills_gaps_and_pads_within_shot() -> None:
     assert len(tracks) == 1 and tracks[0].frames == (2, 6)
     shots = [0] * 8 + [1] * 4
     extra = cover_boxes(tracks, shots, CoverPolicy(pad_before=3, pad_after=3, max_fill_gap=10))
-    assert [len(e) for e in extra] == [1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0]
+    # The face moves 1 px a frame: padding holds the first (last) box and also
+    # covers where it was heading; filled frames get one box.
+    assert [len(e) for e in extra] == [2, 2, 0, 1, 1, 1, 0, 2, 0, 0, 0, 0]
     # filled frames lie between the two detections
     mid = extra[4][0]
     assert 10 + 2 < (mid[0] + mid[2]) / 2 - 10 < 10 + 6
+    centre_x = [float(b[0] + b[2]) / 2 for b in extra[7]]
+    assert centre_x == [20 + 6, 20 + 7]  # held at frame 6's box, and moved on one frame
+    assert sorted(float(b[0] + b[2]) / 2 for b in extra[0]) == [20 + 0, 20 + 2]
+    still = FaceTracker(max_gap=10)
+    for f in (2, 6):
+        still.update(f, box)
+    padded = cover_boxes(still.finish(), shots, CoverPolicy(pad_before=3, pad_after=3,
+                                                              max_fill_gap=10))
+    assert [len(e) for e in padded] == [1, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0]  # in place only
 
 
 def test_tracker_never_crosses_a_cut() -> None:

@@ -24,6 +24,8 @@ from unseen.stopwatch import Stopwatch
 
 FloatArray = NDArray[np.float32]
 NEAR_SIDES = 1.5  # centre distance (in box sides) that still links a face
+MIN_PAD_MOTION = 0.5
+"""Tracks whose box moves less than this (px a frame) are padded in place only."""
 CROWD_HOLD_GROWTH = 1.2
 """Crowd candidates held on frames after (or before) the one that found them grow
 by this factor: the crowd moves."""
@@ -208,13 +210,38 @@ def cover_boxes(
                 box = b0 * (1 - a) + b1 * a
                 out[f].append(_grown(box, 1 + policy.pad_growth * min(1.0, (f1 - f0) / 10)))
         first, last = frames[0], frames[-1]
+        # Padding holds the first (last) box, and where the face was moving
+        # also covers where it was heading: both, since it may have stopped.
+        back = _velocity(t, 0, 1, policy.max_fill_gap)
+        ahead = _velocity(t, -1, -2, policy.max_fill_gap)
         for f in range(max(0, first - policy.pad_before), first):
             if shots[f] == shots[first]:
                 out[f].append(_grown(t.boxes[0], 1 + policy.pad_growth))
+                if back is not None:
+                    out[f].append(_grown(t.boxes[0] + back * (first - f), 1 + policy.pad_growth))
         for f in range(last + 1, min(n, last + 1 + policy.pad_after)):
             if shots[f] == shots[last]:
                 out[f].append(_grown(t.boxes[-1], 1 + policy.pad_growth))
+                if ahead is not None:
+                    out[f].append(_grown(t.boxes[-1] + ahead * (f - last), 1 + policy.pad_growth))
     return out
+
+
+def _velocity(t: Track, end: int, before: int, max_gap: int) -> FloatArray | None:
+    """Per-frame motion of the box's centre from detection ``before`` to ``end``
+    (indexes into the track, e.g. -2 and -1: towards the track's end), as a
+    box offset, or None when the track has one detection, the two are far
+    apart in time, or the centre moves less than MIN_PAD_MOTION px a frame."""
+    if len(t.frames) < 2:
+        return None
+    dt = abs(t.frames[end] - t.frames[before])
+    if not 0 < dt <= max_gap:
+        return None
+    d = (t.boxes[end] - t.boxes[before]) / dt
+    vx, vy = (d[0] + d[2]) / 2, (d[1] + d[3]) / 2  # the centre's motion; the size is kept
+    if max(abs(vx), abs(vy)) < MIN_PAD_MOTION:
+        return None
+    return np.array([vx, vy, vx, vy], np.float32)
 
 
 class SceneCutDetector:
