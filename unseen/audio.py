@@ -33,10 +33,10 @@ Samples = NDArray[np.float32]
 
 
 DISGUISE_WARNING = N_(
-    "disguise is weaker than mute-speech: a speaker model no longer links the disguised "
-    "voices to the speakers in our tests, but an attacker who knows the method and undoes "
-    "it re-identified most of them; use --audio mute-speech (or drop) for material that "
-    "puts people at risk"
+    "disguise is weaker than mute-speech: in our tests a speaker model no longer links the "
+    "disguised voices to the speakers' own, but an attacker who disguised recordings of the "
+    "people it suspects the same way still matched most of them; use --audio mute-speech "
+    "(or drop) for material that puts people at risk"
 )
 
 
