@@ -39,6 +39,7 @@ from unseen.media.video import (
     display_timestamps,
     probe_video,
 )
+from unseen.memory import release
 from unseen.redact import RedactionStyle, apply_plan
 from unseen.settings import Settings
 from unseen.track import (
@@ -61,6 +62,8 @@ faces up to twice the limit in a shot make its deep key frames frequent."""
 DEEP_LIMIT_PX = 6.0
 """Deep key frames run where the key passes' limit, in the video's pixels, is
 above this (video they do not search at 2x)."""
+RELEASE_EVERY = 64
+"""Pass 2 gives freed memory back to the system every this many frames (unseen.memory)."""
 IDLE_DEEP = 5
 """In shots without small faces, deep key frames are this many times rarer."""
 TIMESTAMPS_REBUILT = N_("the frame timestamps were out of display order (a stream copied "
@@ -339,6 +342,8 @@ class VideoRedactor:
                     with clock.time("sound: encode"):
                         audio_out.write_until(float(pts * info.time_base))
                 written += 1
+                if written % RELEASE_EVERY == 0:
+                    release()  # freed frames back to the system: memory stays flat
                 if progress:
                     progress(VideoProgress("redact", written, timeline.frames))
 
