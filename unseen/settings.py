@@ -121,7 +121,7 @@ class Settings:
     search at 2x), the photo search runs on a key frame instead of them: every
     model at every scale, confirmed, with a crowd's small candidates. It runs
     on the first key frame of every shot, then every this many seconds while
-    the shot shows faces near the key passes' limit or a crowd, and five times
+    the shot shows faces near the key passes' limit or a crowd, and ten times
     less often otherwise."""
 
     video_detect_stride: int = 2

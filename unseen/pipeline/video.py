@@ -64,7 +64,7 @@ DEEP_LIMIT_PX = 6.0
 above this (video they do not search at 2x)."""
 RELEASE_EVERY = 64
 """Pass 2 gives freed memory back to the system every this many frames (unseen.memory)."""
-IDLE_DEEP = 5
+IDLE_DEEP = 10
 """In shots without small faces, deep key frames are this many times rarer."""
 TIMESTAMPS_REBUILT = N_("the frame timestamps were out of display order (a stream copied "
                         "into the container without its timestamps); they were rebuilt in "
