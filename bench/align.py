@@ -34,7 +34,7 @@ from pathlib import Path
 import av
 import numpy as np
 from evaluate import video_against_photo
-from video import upscale
+from video import reencode, upscale
 
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings
@@ -45,26 +45,15 @@ REPO = Path(__file__).resolve().parents[1]
 def mosaic(src: Path, dest: Path) -> Path:
     """A 2x2 mosaic of ``src`` at its own size (mirrored copies, so that no two
     quarters are the same picture)."""
-    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
-        vin = inp.streams.video[0]
-        w, h = vin.width, vin.height
-        v = out.add_stream("libx264", rate=vin.average_rate)
-        v.width, v.height, v.pix_fmt = 2 * w, 2 * h, "yuv420p"
-        v.time_base = vin.time_base
-        v.options = {"crf": "16", "preset": "veryfast"}
-        for frame in inp.decode(vin):
-            a = frame.to_ndarray(format="rgb24")
-            big = np.concatenate([np.concatenate([a, a[:, ::-1]], 1),
-                                  np.concatenate([a[::-1], a[::-1, ::-1]], 1)], 0)
-            del a
-            f = av.VideoFrame.from_ndarray(np.ascontiguousarray(big), format="rgb24")
-            f = f.reformat(format="yuv420p")
-            f.pts, f.time_base = frame.pts, frame.time_base
-            for p in v.encode(f):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
-    return dest
+    def four(frame: av.VideoFrame) -> av.VideoFrame:
+        a = frame.to_ndarray(format="rgb24")
+        big = np.concatenate([np.concatenate([a, a[:, ::-1]], 1),
+                              np.concatenate([a[::-1], a[::-1, ::-1]], 1)], 0)
+        return av.VideoFrame.from_ndarray(np.ascontiguousarray(big), format="rgb24")
+
+    with av.open(str(src)) as inp:
+        w, h = inp.streams.video[0].width, inp.streams.video[0].height
+    return reencode(src, dest, 2 * w, 2 * h, four)
 
 
 def fmt_share(pair: list[int]) -> str:

@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -53,22 +54,33 @@ from unseen.settings import Settings
 REPO = Path(__file__).resolve().parents[1]
 
 
-def upscale(src: Path, dest: Path, width: int, height: int) -> Path:
-    """A resized copy (video only), standing in for 720p/1080p footage."""
+def reencode(src: Path, dest: Path, width: int, height: int,
+             picture: Callable[[av.VideoFrame], av.VideoFrame],
+             frames: int | None = None, crf: int = 16) -> Path:
+    """``src``'s first ``frames`` frames (all: None), each made by ``picture``,
+    encoded near-losslessly at ``width`` x ``height`` with the input's times."""
     with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
         vin = inp.streams.video[0]
         v = out.add_stream("libx264", rate=vin.average_rate)
         v.width, v.height, v.pix_fmt = width, height, "yuv420p"
         v.time_base = vin.time_base
-        v.options = {"crf": "16", "preset": "veryfast"}
-        for frame in inp.decode(vin):
-            f = frame.reformat(width=width, height=height, format="yuv420p")
+        v.options = {"crf": str(crf), "preset": "veryfast"}
+        for i, frame in enumerate(inp.decode(vin)):
+            if i == frames:
+                break
+            f = picture(frame).reformat(format="yuv420p")
             f.pts, f.time_base = frame.pts, frame.time_base
             for p in v.encode(f):
                 out.mux(p)
         for p in v.encode():
             out.mux(p)
     return dest
+
+
+def upscale(src: Path, dest: Path, width: int, height: int) -> Path:
+    """A resized copy (video only), standing in for 720p/1080p footage."""
+    return reencode(src, dest, width, height,
+                    lambda f: f.reformat(width=width, height=height, format="yuv420p"))
 
 
 def large_clip(src: Path, dest: Path, frames: int, width: int = 3840, height: int = 2160,

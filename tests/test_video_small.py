@@ -9,32 +9,19 @@ faces, in detected frames and in the frames the tracker fills. The measure is
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 from evaluate import video_against_photo
+from video import reencode
 
 
 def first_frames(src: Path, dest: Path, frames: int) -> Path:
     """The first ``frames`` frames of ``src``, re-encoded near-losslessly."""
-    with av.open(str(src)) as inp, av.open(str(dest), "w") as out:
-        vin = inp.streams.video[0]
-        v = out.add_stream("libx264", rate=vin.average_rate)
-        v.width, v.height, v.pix_fmt = vin.width, vin.height, "yuv420p"
-        v.time_base = vin.time_base or Fraction(1, 90000)
-        v.options = {"crf": "12", "preset": "veryfast"}
-        for i, frame in enumerate(inp.decode(vin)):
-            if i == frames:
-                break
-            f = frame.reformat(format="yuv420p")
-            f.pts, f.time_base = frame.pts, frame.time_base
-            for p in v.encode(f):
-                out.mux(p)
-        for p in v.encode():
-            out.mux(p)
-    return dest
+    with av.open(str(src)) as inp:
+        w, h = inp.streams.video[0].width, inp.streams.video[0].height
+    return reencode(src, dest, w, h, lambda f: f, frames, crf=12)
 
 
 def share(pair: list[int]) -> float:
