@@ -21,7 +21,7 @@ Clips: the two shared clips as they are, both scaled to 1080p, and a 1080p
 "street" clip made of four copies of the MOT20 crowd at its own size (faces
 of 7-16 px in a 1652x1080 frame, as a wide street camera sees them).
 
-    python bench/align.py [--data ../shared/data] [--every 3] [--clip NAME]
+    python -m bench.align [--data ../shared/data] [--every 3] [--clip NAME]
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from pathlib import Path
 
 import av
 import numpy as np
-from evaluate import video_against_photo
-from video import reencode, upscale
 
+from bench.evaluate import video_against_photo
+from bench.video import reencode, upscale
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings
 

@@ -5,8 +5,8 @@ Data: ../shared/data/speech (LibriSpeech, 16 kHz; speakers.json: file -> speaker
 Speakers with several utterances are the probes; every original utterance is the
 gallery. The adversary is Resemblyzer's GE2E encoder (unseen.detect.speaker).
 
-    python bench/audio.py            # everything (about 10 minutes on 2 busy cores)
-    python bench/audio.py --quick    # 3 utterances per speaker, 4 mixes
+    python -m bench.audio            # everything (about 10 minutes on 2 busy cores)
+    python -m bench.audio --quick    # 3 utterances per speaker, 4 mixes
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from unseen import audio as A
+from unseen.detect.speaker import SpeakerEncoder, speech_only
+from unseen.detect.speech import WINDOW_SECONDS, SpeechDetector
+from unseen.media.audio import read_audio
+from unseen.verify.audio import JUDGE_SPEECH, SPEAKER_MATCH, AudioJudge
 
-from unseen import audio as A  # noqa: E402
-from unseen.detect.speaker import SpeakerEncoder, speech_only  # noqa: E402
-from unseen.detect.speech import WINDOW_SECONDS, SpeechDetector  # noqa: E402
-from unseen.media.audio import read_audio  # noqa: E402
-from unseen.verify.audio import JUDGE_SPEECH, SPEAKER_MATCH, AudioJudge  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT.parent / "shared" / "data"
 SPEECH = DATA / "speech"

@@ -1,7 +1,7 @@
 """Batch throughput: files/s and MB/s on ../shared/data photos for 1 and 2
 parallel jobs (and 1 job limited to one thread, the per-worker baseline).
 
-    python bench/batch.py [--data ../shared/data] [--files 40]
+    python -m bench.batch [--data ../shared/data] [--files 40]
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ import argparse
 import os
 import platform
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+
 
 
 def main() -> None:

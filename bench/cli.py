@@ -9,7 +9,7 @@ The photos: ../shared/data/reid/deepface/img49.jpg (12.6 MP, one face) for the
 single run; for the batch, WIDER crowd photos from ../shared/data/faces scaled
 to 4000x3000 (written to a temporary folder, never the repo).
 
-    python bench/cli.py [--data ../shared/data] [--repeat 3] [--batch 8]
+    python -m bench.cli [--data ../shared/data] [--repeat 3] [--batch 8]
 """
 
 from __future__ import annotations

@@ -217,9 +217,12 @@ def video_against_photo(engine: Anonymizer, clip: Path, work: Path, every: int
     import av
 
     from unseen.cover import cover_regions
+    from unseen.stopwatch import Stopwatch
+    from unseen.track import Repairs
 
-    redactor = engine.video_redactor
-    _, info, timeline, _ = redactor.first_pass(clip, work / ("out-" + clip.name))
+    redactor = engine.videos
+    first = redactor.first_pass(clip, Stopwatch())
+    info, timeline, none = first.info, first.timeline, Repairs()
     w, h = info.width, info.height
     faces = {label: [0, 0] for label, _, _ in SIZES}
     crowd = [0, 0]
@@ -232,7 +235,7 @@ def video_against_photo(engine: Anonymizer, clip: Path, work: Path, every: int
                 continue
             rgb = frame.to_ndarray(format="rgb24")
             ref = engine.detect(rgb)
-            regions = redactor.regions(timeline, i, w, h)
+            regions = redactor.regions(timeline, none, i, w, h)
             mask = redactor.style.plan(regions).mask(h, w)
             photo = redactor.style.plan(cover_regions(ref, w, h, engine.settings)).mask(h, w)
             kept[0] += int((photo & mask).sum())

@@ -3,10 +3,10 @@ precision, photos with no person, and seconds per megapixel, for unseen and for
 the `deface` CLI on the same lossless PNG copies, in the same run. Prints
 Markdown tables (the README carries the latest ones).
 
-    python bench/photos.py [--data ../shared/data] [--sets faces,masked,noperson]
+    python -m bench.photos [--data ../shared/data] [--sets faces,masked,noperson]
                            [--no-deface] [--limit N] [--save per_file.json]
                            [--precision fp32|int8]
-    python bench/photos.py --megapixels 12      # time one 12 MP photo
+    python -m bench.photos --megapixels 12      # time one 12 MP photo
 
 Sets: ``faces`` (../shared/data/faces, crowd photos, boxes.json), ``masked``
 (../shared/data/masked-real: real masks, boxes.json + labels.json) and
@@ -33,17 +33,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from evaluate import (  # noqa: E402
+from bench.evaluate import (
     BUCKET_NAMES,
     bucket,
     changed_share,
     face_box_precision,
     protected,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 NO_PERSON = ROOT / "tests" / "data" / "no_person.json"
 MASK_LABELS = {"with_mask": "with mask", "without_mask": "without mask",

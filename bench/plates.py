@@ -3,7 +3,7 @@ plates, false cover on photos with no plate and no text, seconds per photo;
 PP-OCRv4 with and without recognition, and the classical stroke detector
 (while unseen/detect/plates.py exists), in the same run. Prints Markdown tables.
 
-    python bench/plates.py [--data ../shared/data] [--limit N] [--threads T]
+    python -m bench.plates [--data ../shared/data] [--limit N] [--threads T]
                            [--unseen] [--unseen-only] [--unseen-limit N]
 
 A plate counts as covered when the central 60 % of its box in
@@ -33,16 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps
+
+import unseen.media.image  # noqa: F401  (registers the HEIF opener)
+from bench.evaluate import protected
+from unseen.detections import Detections
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from evaluate import protected  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
-
-import unseen.media.image  # noqa: E402, F401  (registers the HEIF opener)
-from unseen.detections import Detections  # noqa: E402
 
 REGIONS = ("eu", "us", "ccpd")
 

@@ -1,9 +1,9 @@
 """int8 face models (issue 16): calibrate the activation ranges that ship in
 unseen/detect/int8_ranges.json, and time fp32 against int8 per inference.
 
-    python bench/quantize.py calibrate [--data ../shared/data] [--every 2,8]
-    python bench/quantize.py speed [--repeats 9] [--signed] [--threads 1 --cpu]
-    python bench/quantize.py ensemble [--repeats 9]
+    python -m bench.quantize calibrate [--data ../shared/data] [--every 2,8]
+    python -m bench.quantize speed [--repeats 9] [--signed] [--threads 1 --cpu]
+    python -m bench.quantize ensemble [--repeats 9]
 
 ``calibrate`` runs the photo pipeline's ensemble (unseen's default settings) on
 every 2nd photo of faces/ and every 8th of masked-real/ and records, per model
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,12 +24,11 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from unseen.detect import centerface, retinaface
+from unseen.detect import quantize as q
+from unseen.detect.onnx import make_session
 
-from unseen.detect import centerface, retinaface  # noqa: E402
-from unseen.detect import quantize as q  # noqa: E402
-from unseen.detect.onnx import make_session  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SOURCES = {"centerface": centerface.model_bytes, "retinaface": retinaface.model_bytes}
 RANGES_PATH = ROOT / "unseen" / "detect" / q.RANGES_FILE
@@ -63,7 +61,7 @@ def calibrate(data: Path, every: tuple[int, int], outs: dict[str, Path]) -> None
     tmp = tempfile.TemporaryDirectory(prefix="unseen-calib-")
     calibrators: dict[str, object] = {}
     passes: dict[str, list[dict[str, tuple[float, float]]]] = {}
-    for name, model in engine.detector.detectors.items():
+    for name, model in engine.models.faces.detectors.items():
         folder = Path(tmp.name, name)
         folder.mkdir()
         prepared = q.prepared(SOURCES[name](), folder)

@@ -2,7 +2,7 @@
 original person after each redaction method (../shared/data/reid), and what
 verification costs per photo as a share of the total. Prints Markdown tables.
 
-    python bench/verify.py [--data ../shared/data] [--limit N] [--faces N]
+    python -m bench.verify [--data ../shared/data] [--limit N] [--faces N]
 
 Distances use the strongest attacker we have: the output is aligned with
 the original's landmarks (full mode), same-person threshold 0.6.
@@ -21,12 +21,11 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from unseen.pipeline import Anonymizer
+from unseen.settings import Settings
+from unseen.verify import REID_MIN_SCORE, SAME_PERSON_DISTANCE, Adversary
 
-from unseen.pipeline import Anonymizer  # noqa: E402
-from unseen.settings import Settings  # noqa: E402
-from unseen.verify import REID_MIN_SCORE, SAME_PERSON_DISTANCE, Adversary  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def reid_images(data: Path, limit: int) -> list[Path]:

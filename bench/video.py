@@ -9,7 +9,7 @@ threshold) still finds a face that it also finds in the matching input frame.
 Then the time per stage of the verified runs (decode, each kind of detection
 pass, tracking, cover, verification, encoding), in ms per frame.
 
-    python bench/video.py [--data ../shared/data] [--quick] [--large] [--long] [--no-main]
+    python -m bench.video [--data ../shared/data] [--quick] [--large] [--long] [--no-main]
                           [--plates] [--clip NAME]
 
 Clips: ../shared/data/video at their own size, plus the Hamilton clip scaled
@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import av
-from evaluate import leaked_frames
 
+from bench.evaluate import leaked_frames
 from unseen.detect.retinaface import RetinaFace
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings

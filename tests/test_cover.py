@@ -12,6 +12,7 @@ from evaluate import head_box, protected, torso_box
 from PIL import Image, ImageOps
 
 from unseen import cover
+from unseen.cover import cover_regions
 from unseen.detect import person
 from unseen.detections import Detections
 from unseen.redact import RedactionStyle, apply_plan
@@ -167,12 +168,11 @@ def test_person_seen_from_behind_is_covered_in_body_mode(engine, shared_data: Pa
     try:
         # Body boxes grown from faces alone miss this person ...
         engine.settings = replace(Settings(), cover="body", crowd=False)
-        engine._person_segmenter_missing, saved = True, engine.person_segmenter
-        engine._person_segmenter = None
-        changed = (apply_plan(im, engine.plan(engine.cover(im, faces))) != im).any(axis=2)
+        h, w = im.shape[:2]
+        geometry = cover_regions(faces, w, h, engine.settings)
+        changed = (apply_plan(im, engine.plan(geometry)) != im).any(axis=2)
         assert not protected(changed, torso)
         # ... the silhouette model covers them.
-        engine._person_segmenter, engine._person_segmenter_missing = saved, False
         out, regions = engine.redact_pixels(im)
     finally:
         engine.settings = Settings()

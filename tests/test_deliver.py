@@ -14,8 +14,8 @@ from test_video import make_clip
 import unseen.deliver as deliver
 from unseen.media.image import read_photo
 from unseen.pipeline import Anonymizer
-from unseen.pipeline.video import sound_warnings
-from unseen.review import export_video, frame_regions, video_doc
+from unseen.pipeline.sound import sound_warnings
+from unseen.review import VideoReview, export_video
 from unseen.settings import Settings
 
 
@@ -35,7 +35,10 @@ def test_video_metadata_is_checked_with_verification_off(
     engine = Anonymizer(Settings(verify="off"))
     r = engine.file(src, tmp_path / "out" / "tagged.mp4")
     assert r.status == "written", r.error
-    assert checked == [tmp_path / "out" / "tagged.mp4"]
+    # Checked once, where it was judged: its staging file beside the output,
+    # which then became the output.
+    assert len(checked) == 1 and checked[0].parent == tmp_path / "out", checked
+    assert not checked[0].exists() and (tmp_path / "out" / "tagged.mp4").is_file()
 
     from unseen.errors import UnseenError
 
@@ -46,7 +49,7 @@ def test_video_metadata_is_checked_with_verification_off(
     monkeypatch.setattr(deliver, "check_output", leaky)
     r = engine.file(src, tmp_path / "out2" / "tagged.mp4")
     assert r.status == "failed" and "GPS" in (r.error or "")
-    assert not (tmp_path / "out2" / "tagged.mp4").exists()
+    assert list((tmp_path / "out2").iterdir()) == []  # neither the output nor its staging
 
 
 def test_sound_warning_is_the_same_everywhere(tmp_path: Path) -> None:
@@ -59,14 +62,12 @@ def test_sound_warning_is_the_same_everywhere(tmp_path: Path) -> None:
     expected = sound_warnings(True, False)
     assert all(w in r.warnings for w in expected)
 
-    redactor = engine.video_redactor
     from unseen.media.video import probe_video
 
     info = probe_video(src)
-    doc = video_doc(redactor.find_faces(src, info), info.width, info.height, info.fps,
-                    engine.settings)
-    exported = export_video(engine, src, tmp_path / "review" / "talk.mp4", doc,
-                            frame_regions(doc))
+    review = VideoReview.from_timeline(engine.videos.find_faces(src, info), info.width,
+                                       info.height, info.fps, engine.settings)
+    exported = export_video(engine, src, tmp_path / "review" / "talk.mp4", review)
     assert exported.status == "written", exported.error
     assert [w for w in exported.warnings if "sound" in w] == expected
 

@@ -6,6 +6,7 @@ independent judge of outputs (skipped, with a reason, if not installed).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -263,12 +264,14 @@ def test_pipeline_fails_closed_on_metadata(
     src = tmp_path / "in.jpg"
     Image.new("RGB", (64, 48), (120, 120, 120)).save(src)
 
-    def leaky_write(photo, dest, quality=95):  # type: ignore[no-untyped-def]
+    def leaky_encode(photo, fmt=None, jpeg_quality=95):  # type: ignore[no-untyped-def]
         exif = Image.Exif()
         exif[0x010F] = "LeakyPhone"
-        Image.fromarray(photo.pixels).save(dest, "JPEG", exif=exif)
+        buf = io.BytesIO()
+        Image.fromarray(photo.pixels).save(buf, "JPEG", exif=exif)
+        return buf.getvalue()
 
-    monkeypatch.setattr("unseen.deliver.write_photo", leaky_write)
+    monkeypatch.setattr("unseen.pipeline.photo.encode_photo", leaky_encode)
     result = engine.file(src, tmp_path / "out.jpg")
     assert result.status == "failed"
     assert "Make" in (result.error or "")

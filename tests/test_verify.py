@@ -117,12 +117,10 @@ def test_missed_faces_are_covered_before_delivery(portrait: Path, tmp_path: Path
 
 def test_unsafe_output_is_withheld_or_marked(portrait: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import unseen.deliver as deliver
-
     def leaky(path: Path, verdict: Verdict) -> None:
         verdict.add(Finding("metadata", "unsafe", "metadata: GPSLatitude (location)"))
 
-    monkeypatch.setattr(deliver, "check_metadata", leaky)
+    monkeypatch.setattr("unseen.verify.files.check_metadata", leaky)
     out = tmp_path / "out"
     assert main([str(portrait), "-o", str(out), "-q", "-j", "1"]) == EXIT_UNSAFE
     assert not any(p.suffix == ".jpeg" for p in out.glob("*")), list(out.glob("*"))

@@ -460,17 +460,18 @@ def _miss_from(engine: Anonymizer, first: int, monkeypatch: pytest.MonkeyPatch) 
     """Make the redactor lose every face from frame ``first`` on."""
     from unseen.detections import Detections
 
-    redactor = engine.video_redactor
-    real = redactor.find_faces
+    passes = engine.videos
+    real = passes.find_faces
 
     def find_faces(*args: object, **kw: object) -> object:
         timeline = real(*args, **kw)  # type: ignore[arg-type]
-        for i in range(first, timeline.frames):
-            timeline.detections[i] = Detections.empty()
-            timeline.extra[i] = []
-        return timeline
+        n = timeline.frames
+        return dataclasses.replace(
+            timeline,
+            detections=timeline.detections[:first] + (Detections.empty(),) * (n - first),
+            padded=timeline.padded[:first] + ((),) * (n - first))
 
-    monkeypatch.setattr(redactor, "find_faces", find_faces)
+    monkeypatch.setattr(passes, "find_faces", find_faces)
 
 
 def test_video_missed_face_is_repaired_or_withheld(

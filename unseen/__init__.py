@@ -58,15 +58,7 @@ def anonymize(
 
     engine = Anonymizer(settings)
     if isinstance(source, np.ndarray):
-        image, dets = engine.redact_pixels(source)
-        return FileResult(
-            input="<array>",
-            kind="photo",
-            detections=dets,
-            image=image,
-            width=int(source.shape[1]),
-            height=int(source.shape[0]),
-        )
+        return engine.picture(source)
     if output is None:
         raise UnseenError("an output path is needed to anonymize a file")
     return engine.file(Path(source), Path(output))

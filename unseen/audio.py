@@ -22,12 +22,11 @@ from numpy.typing import NDArray
 
 from unseen.detect.speech import SpeechSettings, widen
 from unseen.i18n import N_
+from unseen.settings import AUDIO_MODES, AudioMode
 
 if TYPE_CHECKING:
     from unseen.detect.speech import SpeechDetector
 
-AudioMode = Literal["drop", "keep", "mute-speech", "disguise"]
-AUDIO_MODES: tuple[AudioMode, ...] = ("drop", "keep", "mute-speech", "disguise")
 MuteFill = Literal["noise", "silence"]
 Samples = NDArray[np.float32]
 

@@ -29,3 +29,22 @@ class OutputError(UnseenError):
 
 class IncompleteRedactionError(UnseenError):
     """Part of the file could not be anonymized, so nothing was written."""
+
+
+class ReviewError(UnseenError):
+    """A review edit that cannot be applied (bad box, unknown region, bad choice)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception nobody planned for, in one line: its type and the first line
+    of its message (the traceback goes to the debug log only, with ``--debug``)."""
+    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return type(exc).__name__ + (f": {detail}" if detail else "")
+
+
+def not_processed(exc: BaseException) -> str:
+    """Why a file failed on an exception nobody planned for (one line)."""
+    from unseen.i18n import N_
+
+    return N_("could not be processed (unexpected error, {what}); run with --debug for "
+              "details").format(what=one_line(exc))

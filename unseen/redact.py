@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from unseen.detections import Detections
 from unseen.i18n import N_
+from unseen.media.image import Photo
 from unseen.settings import RedactMethod, RegionShape, Settings
 
 # Measured with dlib's ResNet descriptor (same person below 0.6): blur with
@@ -192,3 +193,14 @@ def _pixelate(
     small += _noise(small.shape, rng)
     blocks = np.clip(small, 0, 255).astype(np.uint8)
     return np.asarray(cv2.resize(blocks, (w, h), interpolation=cv2.INTER_NEAREST), np.uint8)
+
+
+def redacted_photo(photo: Photo, plan: RedactionPlan) -> Photo:
+    """``photo`` with ``plan`` applied; a transparent face is still in the file,
+    so covered pixels are made opaque."""
+    pixels = apply_plan(photo.pixels, plan)
+    alpha = photo.alpha
+    if alpha is not None and plan.regions:
+        alpha = alpha.copy()
+        alpha[plan.mask(photo.height, photo.width)] = 255
+    return Photo(pixels, photo.format, alpha, photo.grayscale)

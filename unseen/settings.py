@@ -12,7 +12,8 @@ RegionShape = Literal["ellipse", "box"]
 VerifyMode = Literal["off", "fast", "full"]
 CoverMode = Literal["face", "head", "body"]
 AudioMode = Literal["drop", "keep", "mute-speech", "disguise"]
-AUDIO_MODES: tuple[str, ...] = ("drop", "keep", "mute-speech", "disguise")
+AUDIO_MODES: tuple[AudioMode, ...] = ("drop", "keep", "mute-speech", "disguise")
+"""What can happen to a video's sound (unseen.audio)."""
 Precision = Literal["fp32", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 

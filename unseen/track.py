@@ -5,22 +5,23 @@ missed frame is a leak (threat model A5). `FaceTracker` links per-frame boxes
 with constant-velocity prediction and IoU/centre distance; `cover_boxes`
 fills the gaps inside each track and extends it before and after, never
 across a scene cut. `SceneCutDetector` finds the cuts cheaply. A
-`FaceTimeline` is what a first pass over a video leaves: boxes, no pixels.
+`FaceTimeline` is what a first pass over a video leaves: boxes, no pixels;
+`Repairs` is what verification lays over it while the second pass writes.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
 from unseen.detections import Detections, grow_boxes, pairwise_overlap
-from unseen.stopwatch import Stopwatch
 
 FloatArray = NDArray[np.float32]
 NEAR_SIDES = 1.5  # centre distance (in box sides) that still links a face
@@ -269,29 +270,28 @@ class SceneCutDetector:
         return self.last_distance > self.threshold
 
 
-@dataclass
+@dataclass(frozen=True)
 class FaceTimeline:
-    """Pass 1's result: boxes per frame, shot numbers, timestamps. No pixels."""
+    """Pass 1's result: boxes per frame, shot numbers, timestamps. No pixels.
 
-    detections: list[Detections] = field(default_factory=list)
-    shots: list[int] = field(default_factory=list)
-    pts: list[int] = field(default_factory=list)
+    Frozen: what verification adds while pass 2 writes is pass 2's own
+    `Repairs`, laid over it."""
+
+    detections: tuple[Detections, ...] = ()
+    shots: tuple[int, ...] = ()
+    pts: tuple[int, ...] = ()
     time_base: Fraction = Fraction(1, 90000)
     """Of ``pts`` (the input video stream's)."""
     key_frames: int = 0
-    tracks: list[Track] = field(default_factory=list)
-    extra: list[list[FloatArray]] = field(default_factory=list)
-    """Boxes per frame added by the tracker (gaps filled, padding) and by
-    verification while writing."""
-    fill: dict[int, list[FloatArray]] = field(default_factory=dict)
-    """Boxes per frame covered with ``fill`` whatever the method (faces that
-    blur or pixelate left recognisable)."""
+    tracks: tuple[Track, ...] = ()
+    padded: tuple[tuple[FloatArray, ...], ...] = ()
+    """Boxes per frame added by the tracker: gaps filled, padding (empty: none)."""
     policy: CoverPolicy = field(default_factory=CoverPolicy)
     """How tracks were padded and filled (to do the same for a track later)."""
-    areas: list[Detections] = field(default_factory=list)
+    areas: tuple[Detections, ...] = ()
     """Per frame, the plates and text to cover (tracked from key frames);
     empty when not asked for."""
-    area_tracks: dict[str, list[Track]] = field(default_factory=dict)
+    area_tracks: dict[str, tuple[Track, ...]] = field(default_factory=dict)
     """The plate and text tracks behind ``areas``, by kind."""
     crowd: dict[int, Detections] = field(default_factory=dict)
     """Per deep key frame (the photo search), the small ``crowd`` candidates it
@@ -299,23 +299,16 @@ class FaceTimeline:
     crowd_reach: int = 0
     deep_frames: int = 0
     """Key frames that ran the photo search."""
-    clock: Stopwatch = field(default_factory=Stopwatch)
-    """Where this video's time went, stage by stage (both passes, verification)."""
-    _crowd_keys: list[int] = field(default_factory=list, repr=False)
     error: str | None = None
+    """Why pass 1 stopped early (a damaged video written partially), if it did."""
 
     @property
     def frames(self) -> int:
         return len(self.pts)
 
-    def fill_track(self, track: Track) -> None:
-        """Cover ``track`` with ``fill`` in every frame it covers (detections,
-        gaps and padding)."""
-        for f, box in zip(track.frames, track.boxes, strict=True):
-            self.fill.setdefault(f, []).append(box)
-        for f, boxes in enumerate(cover_boxes([track], self.shots, self.policy)):
-            if boxes:
-                self.fill.setdefault(f, []).extend(boxes)
+    @cached_property
+    def _crowd_keys(self) -> list[int]:
+        return sorted(self.crowd)
 
     def crowd_at(self, index: int) -> Detections:
         """The crowd candidates to cover in frame ``index``: those of the deep
@@ -336,27 +329,46 @@ class FaceTimeline:
             parts.append(held if j == index else held.grown(CROWD_HOLD_GROWTH))
         return Detections.concat(parts) if parts else Detections.empty()
 
-    def add_crowd(self, index: int, candidates: Detections) -> None:
-        """Crowd candidates found on deep key frame ``index`` (frames in order)."""
-        if len(candidates):
-            self.crowd[index] = candidates
-            self._crowd_keys.append(index)
-
-    def boxes(self, index: int) -> Detections:
+    def boxes(self, index: int, extra: Sequence[FloatArray] = ()) -> Detections:
         """Every face region to cover in frame ``index``: detections plus the
-        tracker's and verification's boxes."""
+        tracker's boxes (and ``extra`` ones, verification's)."""
         dets = self.detections[index]
-        if self.extra and self.extra[index]:
-            extra = Detections.from_boxes(np.stack(self.extra[index])).with_sources("track")
-            return Detections.concat([dets, extra])
+        more = [*(self.padded[index] if self.padded else ()), *extra]
+        if more:
+            return Detections.concat([
+                dets, Detections.from_boxes(np.stack(more)).with_sources("track")])
         return dets
+
+
+@dataclass
+class Repairs:
+    """What verification adds to a frozen `FaceTimeline` while pass 2 writes it:
+    boxes covered around faces it still found, and tracks filled whatever the
+    redaction method (faces blur or pixelate left recognisable). Pass 2 owns
+    it; nothing else writes it."""
+
+    extra: dict[int, list[FloatArray]] = field(default_factory=dict)
+    fill: dict[int, list[FloatArray]] = field(default_factory=dict)
+
+    def cover(self, frames: Sequence[int], boxes: FloatArray) -> None:
+        """Cover ``boxes`` (``(N, 4)``) in each of ``frames`` too."""
+        for j in frames:
+            self.extra.setdefault(j, []).extend(boxes)
+
+    def fill_track(self, timeline: FaceTimeline, track: Track) -> None:
+        """Fill ``track`` in every frame it covers (detections, gaps, padding)."""
+        for f, box in zip(track.frames, track.boxes, strict=True):
+            self.fill.setdefault(f, []).append(box)
+        for f, boxes in enumerate(cover_boxes([track], timeline.shots, timeline.policy)):
+            if boxes:
+                self.fill.setdefault(f, []).extend(boxes)
 
 
 AREA_TRACKED = ("plate", "text")
 """Kinds of area (not face) that videos track between key frames."""
 
 
-def area_boxes(tracks: dict[str, list[Track]], shots: Sequence[int], policy: CoverPolicy
+def area_boxes(tracks: Mapping[str, Sequence[Track]], shots: Sequence[int], policy: CoverPolicy
                ) -> list[Detections]:
     """Per frame, the regions of area tracks (plates, text) by kind: detections,
     the frames between them, and padding (`cover_boxes`), never across a cut."""

@@ -17,15 +17,15 @@ from dataclasses import replace
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Protocol
 
-from unseen.errors import UnseenError
+from unseen.errors import UnseenError, not_processed
 from unseen.i18n import N_
 from unseen.report import FileResult
 from unseen.settings import Settings
 
 if TYPE_CHECKING:
-    from unseen.batch import Job
+    from unseen.batch.plan import Job
     from unseen.pipeline import Anonymizer
-    from unseen.pipeline.video import ProgressCallback as VideoProgressCallback
+    from unseen.pipeline import ProgressCallback as VideoProgressCallback
 
 
 class Engine(Protocol):
@@ -109,10 +109,7 @@ WORKER_DIED = N_("the worker process processing it stopped (out of memory, or a 
 def _lost(job: Job, exc: BaseException) -> FileResult:
     """A job whose result never came back, as one line (the traceback to the debug log)."""
     logging.getLogger("unseen").debug("worker failed on a file", exc_info=exc)
-    what = type(exc).__name__ + (f": {str(exc).splitlines()[0][:200]}" if str(exc) else "")
-    return FileResult(input=str(job.source), status="failed",
-                      error=N_("could not be processed (unexpected error, {what}); run with "
-                               "--debug for details").format(what=what))
+    return FileResult(input=str(job.source), status="failed", error=not_processed(exc))
 
 
 class PoolEngine:

@@ -29,7 +29,7 @@ from unseen.cli.common import (
     choose_language,
     stderr,
 )
-from unseen.errors import UnseenError
+from unseen.errors import UnseenError, one_line
 from unseen.i18n import _, translate
 
 __all__ = [
@@ -88,10 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         # Nobody planned for this one: one line here, the traceback only with --debug.
         LOG.debug("unexpected error", exc_info=True)
-        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        what = type(exc).__name__ + (f": {detail}" if detail else "")
         err.print(_("unseen: unexpected error ({what}); run again with --debug for "
-                    "details").format(what=what), markup=False)
+                    "details").format(what=one_line(exc)), markup=False)
         return ExitCode.FAILED
 
 

@@ -17,9 +17,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from unseen.detect.dlibmodels import dlib_models
-from unseen.detect.models import load_model
-from unseen.detect.multiscale import MultiScaleDetector, Pass
+from unseen.detect.models import Models
+from unseen.detect.multiscale import MultiScaleDetector, Pass, ScalableDetector
 from unseen.detections import Detections
 from unseen.errors import UnseenError
 from unseen.i18n import N_
@@ -92,20 +91,20 @@ def adversary_versions() -> dict[str, str]:
 class Adversary:
     """Finds and recognises faces in an output the way an attacker would."""
 
-    def __init__(self, mode: VerifyMode = "fast", threads: int = 0) -> None:
+    def __init__(self, mode: VerifyMode = "fast", models: Models | None = None) -> None:
         if mode == "off":
             raise ValueError("an adversary with verification off makes no sense")
         self.mode = mode
-        self.threads = threads
-        self._dlib = dlib_models()
+        models = models or Models()
+        self._dlib = models.dlib
         self._lock = threading.Lock()
-        # Models other than the redactor's where possible, from the one registry.
-        nets = {"retinaface": load_model("retinaface", threads),
-                "centerface": load_model("centerface-peaks", threads)}
-        self._nets = MultiScaleDetector({k: v for k, v in nets.items() if v is not None},
-                                        tile_size=2048)
-        self._hog = load_model("hog", threads)
-        self._blazeface = load_model("blazeface", threads)
+        # Models other than the redactor's where possible, from the one registry
+        # (its own sessions, always fp32: it judges the redactor's arithmetic).
+        nets = {"retinaface": models.face_model("retinaface", "adversary", "fp32"),
+                "centerface": models.face_model("centerface-peaks")}
+        self._nets = MultiScaleDetector(nets, tile_size=2048)
+        self._hog = models.face_model("hog")
+        self._blazeface: ScalableDetector | None = models.load("blazeface")
         # Pixel budget of one network pass, and of the HOG pass.
         self.pass_megapixels = 1.5 if mode == "fast" else 8.0
         self.hog_megapixels = 1.0 if mode == "fast" else 4.0

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from unseen.detect.models import Models
 from unseen.detect.speaker import SpeakerEncoder, similarity, speech_only
 from unseen.detect.speech import (
     SAMPLE_RATE,
@@ -64,18 +65,17 @@ class AudioVerdict:
 
 
 class AudioJudge:
-    """The models the judge uses, loaded once (thread-safe runs)."""
+    """The adversary's ear: the speech detector and the speaker encoder of a
+    run's `Models` (loaded once; thread-safe runs)."""
 
-    def __init__(self, threads: int = 1) -> None:
-        self.detector = SpeechDetector(threads)
-        self._encoder: SpeakerEncoder | None = None
-        self._threads = threads
+    def __init__(self, models: Models | None = None) -> None:
+        self._models = models or Models()
+        self.detector: SpeechDetector = self._models.speech
 
     @property
     def encoder(self) -> SpeakerEncoder:
-        if self._encoder is None:
-            self._encoder = SpeakerEncoder(threads=self._threads)
-        return self._encoder
+        """The speaker encoder, loaded when a disguised voice is first compared."""
+        return self._models.speaker
 
     def judge(self, mode: str, output: NDArray[np.floating] | None, sample_rate: int,
               original: NDArray[np.floating] | None = None, original_rate: int | None = None,

@@ -1,7 +1,8 @@
 """Judging files: the adversary on a photo or video file (optionally beside its
 original), and the metadata inspector on the output.
 
-Used by delivery (unseen.deliver) and by ``unseen check`` for any tool's output.
+Used by the pipeline on every file it writes (`judge_photo`, and
+`unseen.verify.video` for videos) and by ``unseen check`` for any tool's output.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from unseen.media.audio import has_audio
 from unseen.media.image import read_photo
 from unseen.media.video import count_frames, read_frames
 from unseen.metadata import inspect
-from unseen.verify.adversary import Adversary
+from unseen.verify.adversary import REID_MIN_SCORE, Adversary
 from unseen.verify.audio import AudioJudge, judge_files
 from unseen.verify.verdict import Finding, Verdict
 
@@ -111,6 +112,54 @@ def check_video(
         check_metadata(output, verdict)
     verdict.seconds["total"] = time.perf_counter() - start
     return verdict
+
+
+def judge_photo(
+    adversary: Adversary,
+    written: Path,
+    original: NDArray[np.uint8],
+    covered: NDArray[np.bool_],
+    regions: Detections,
+    plates: Callable[[NDArray[np.uint8]], Detections] | None = None,
+    max_megapixels: float = 250.0,
+) -> Verdict:
+    """The verdict on a photo as written (decoded from ``written``, as a viewer
+    sees it), beside its ``original`` pixels: faces still detected outside
+    the ``covered`` pixels, faces of ``regions`` still recognised, plates
+    ``plates`` still reads outside the covers, and the file's metadata."""
+    t = time.perf_counter()
+    pixels = read_photo(written, max_megapixels).pixels
+    read_s = time.perf_counter() - t
+    # Head, body, crowd, plate and text regions are not faces to re-identify.
+    strong = regions.filter((regions.scores >= REID_MIN_SCORE) & (regions.kinds == "face"))
+    verdict = adversary.check(pixels, original, covered, strong)
+    verdict.seconds["read"] = read_s
+    if plates is not None:
+        t = time.perf_counter()
+        for f in plate_findings(plates(pixels), covered):
+            verdict.add(f)
+        verdict.seconds["plates"] = time.perf_counter() - t
+    check_metadata(written, verdict)
+    return verdict
+
+
+def plate_findings(found: Detections, covered: NDArray[np.bool_]) -> list[Finding]:
+    """A plate still read in the output outside the covered pixels is unsafe
+    (its number identifies the car's owner)."""
+    out = []
+    h, w = covered.shape[:2]
+    for x1, y1, x2, y2 in found.filter(found.kinds == "plate").boxes.tolist():
+        a, b = max(0, int(x1)), max(0, int(y1))
+        c, d = min(w, int(np.ceil(x2))), min(h, int(np.ceil(y2)))
+        part = covered[b:d, a:c]
+        if part.size and float(part.mean()) >= 0.5:
+            continue
+        out.append(Finding("plate", "unsafe",
+                           N_("a licence plate at {where} ({size} px wide) is still "
+                              "readable").format(where=f"{(x1 + x2) / 2:.0f},{(y1 + y2) / 2:.0f}",
+                                                 size=f"{x2 - x1:.0f}"),
+                           (x1, y1, x2, y2), y2 - y1, detectors=("text",)))
+    return out
 
 
 def check_metadata(path: Path, verdict: Verdict) -> None:

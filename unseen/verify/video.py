@@ -1,18 +1,19 @@
 """Verification of a video while it is written, and of the file afterwards.
 
-`VideoJudge` is the adversary inside pass 2 (unseen.pipeline.video.FrameJudge): it
-judges chosen frames of the redacted stream before they are encoded, so
-that a face it still finds is covered there and in the frames around it at
-no extra pass. Once the file is written, `VideoJudge.finish` decodes it and
-checks that it holds what was judged: the frame count and timestamps, every
-judged frame, and (for ``fill``) every covered region of every frame.
+`VideoJudge` is the adversary inside pass 2: the pipeline shows it chosen
+frames of the redacted stream before they are encoded, so that a face it
+still finds is covered there and in the frames around it at no extra pass.
+Once the file is written, the pipeline decodes it and shows the judge every
+frame it reads back (`read_back`): the judge checks that the file holds what
+was judged (the frame count and timestamps, every judged frame, and for
+``fill`` every covered region of every frame), and `finish` gives the verdict.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -21,6 +22,7 @@ from numpy.typing import NDArray
 
 from unseen.detections import Detections
 from unseen.i18n import N_
+from unseen.media.video import display_timestamps
 from unseen.redact import RedactionStyle
 from unseen.track import FaceTimeline, Track
 from unseen.verify.adversary import REID_MIN_SCORE, Adversary
@@ -30,9 +32,6 @@ from unseen.verify.verdict import Finding, Verdict
 MAX_REPAIRS = 3
 """Rounds of cover-and-judge-again before an output is called unsafe: covering
 one face can reveal the next one the adversary believes in."""
-
-RegionsOf = Callable[[int, int, int], Detections]
-"""``regions(frame index, width, height)``: every region covered in that frame."""
 
 MARK_SIZE = (32, 18)
 """A judged frame is remembered as a thumbnail this small (no face survives it)."""
@@ -75,7 +74,7 @@ class _Mark:
 
 
 class VideoJudge:
-    """The adversary on the frames of pass 2 (see `unseen.pipeline.video.FrameJudge`).
+    """The adversary on the frames of pass 2, and on the file it wrote.
 
     Judged: every ``video_verify_every``-th frame, the last, and the frames
     where tracks that reached ``REID_MIN_SCORE`` start and end. Each track is
@@ -84,16 +83,16 @@ class VideoJudge:
     ``MAX_REPAIRS`` times.
     """
 
-    def __init__(self, adversary: Adversary, timeline: FaceTimeline, regions: RegionsOf,
-                 style: RedactionStyle, every: int = 10, crf: int = 20,
-                 repair: bool = True) -> None:
+    def __init__(self, adversary: Adversary, timeline: FaceTimeline, style: RedactionStyle,
+                 every: int = 10, crf: int = 20, repair: bool = True) -> None:
         self.adversary = adversary
         self.repair = repair
         """Whether faces found are returned for covering (False: only judged,
         as in the review UI, where the person decides)."""
         self._plan = style.plan
-        self._regions = regions
-        self._fill = style.method == "fill"
+        self.fills = style.method == "fill"
+        """Whether every covered region of every frame is checked in the written
+        file (``fill``: a cover must read back as the fill colour)."""
         self._fill_color = np.array(style.fill_color, np.float32)
         lossy = max(0, crf - LOSSY_CRF) / 8
         self._tolerance = round(FILL_TOLERANCE * (1 + lossy))
@@ -108,9 +107,15 @@ class VideoJudge:
         self._rounds: dict[int, int] = {}
         self._findings: dict[int, list[Finding]] = {}
         self._marks: dict[int, _Mark] = {}
+        self._want: list[int] | None = None
         self._seconds = 0.0
+        self._read: int = 0
+        self._read_start = 0.0
+        self._stopped = False
+        self._written: list[Finding] = []
+        """What the read-back found (added to the verdict after the judged frames')."""
 
-    # unseen.pipeline.video.FrameJudge -----------------------------------------------------
+    # while pass 2 writes ---------------------------------------------------------
     def wants(self, index: int) -> bool:
         return index in self.frames
 
@@ -164,13 +169,62 @@ class VideoJudge:
                     found[t.id] = t
         return list(found.values())
 
-    # after writing -----------------------------------------------------------------
+    # reading the written file back ---------------------------------------------------
+    def read_back(self, index: int, pts: int, time_base: Fraction) -> bool:
+        """Frame ``index`` of the written file, at ``pts``: whether it belongs
+        there (else an unsafe finding, and the read-back stops: False)."""
+        if self._stopped:
+            return False
+        if not self._read:
+            self._read_start = time.perf_counter()
+        self._read += 1
+        tl = self.timeline
+        if index >= tl.frames:
+            self._written.append(Finding("unchecked", "unsafe",
+                          N_("the written file has more frames than the original "
+                             "({count}+)").format(count=index + 1)))
+            self._stopped = True
+            return False
+        # What pass 2 wrote: the decoded timestamps, rebuilt in display order
+        # where they were out of it (unseen.media.video.display_timestamps).
+        if self._want is None:
+            self._want = display_timestamps(tl.pts)
+        # The container may store time in coarser ticks (Matroska: 1 ms).
+        if abs(pts * time_base - self._want[index] * tl.time_base) > max(time_base,
+                                                                      tl.time_base):
+            self._written.append(Finding("unchecked", "unsafe",
+                          N_("frame {frame}: written with another timestamp than the "
+                             "original").format(frame=f"{index:,}")))
+            self._stopped = True
+            return False
+        return True
+
+    def looks_at(self, index: int) -> bool:
+        """Whether the pixels of written frame ``index`` are to be checked."""
+        return self.fills or index in self._marks
+
+    def check_written(self, index: int, pixels: NDArray[np.uint8],
+                      covered: Detections | None = None) -> None:
+        """Written frame ``index`` against what was judged: the same picture, and
+        (``fill``) every ``covered`` region still filled."""
+        mark = self._marks.get(index)
+        if mark is not None:
+            thumb = cv2.resize(pixels, MARK_SIZE, interpolation=cv2.INTER_AREA)
+            diff = float(np.abs(thumb.astype(np.float32)
+                                - mark.thumb.astype(np.float32)).mean())
+            if diff > MARK_TOLERANCE:
+                self._written.append(Finding(
+                    "unchecked", "unsafe",
+                    N_("frame {frame}: the written frame is not the one judged "
+                       "(difference {difference})").format(
+                           frame=f"{index:,}", difference=f"{diff:.1f}"), frame=index))
+        if self.fills and covered is not None:
+            self._open_fills(index, pixels, covered)
+
     def finish(self, output: Path) -> Verdict:
-        """The verdict: what was judged in the stream, plus a read of the
+        """The verdict: what was judged in the stream, the read-back of the
         written file (frame count, timestamps, judged frames, fills) and its
         metadata."""
-        from unseen.media.video import display_timestamps, read_frames
-
         start = time.perf_counter()
         v = self.verdict
         for index in sorted(self._findings):
@@ -180,63 +234,31 @@ class VideoJudge:
                 "detected", "note",
                 N_("{n} face(s) the adversary found were covered for {frames} frames either "
                    "side and judged again").format(n=len(v.repaired), frames=self.window)))
+        v.findings += self._written
         tl = self.timeline
-        # What pass 2 wrote: the decoded timestamps, rebuilt in display order
-        # where they were out of it (unseen.media.video.display_timestamps).
-        want = display_timestamps(tl.pts)
-        count = 0
-        open_fills = 0
-        for fb in read_frames(output):
-            i = fb.index
-            count += 1
-            if i >= tl.frames:
-                v.add(Finding("unchecked", "unsafe",
-                              N_("the written file has more frames than the original "
-                                 "({count}+)").format(count=i + 1)))
-                break
-            # The container may store time in coarser ticks (Matroska: 1 ms).
-            if abs(fb.pts * fb.time_base - want[i] * tl.time_base) > max(fb.time_base,
-                                                                         tl.time_base):
-                v.add(Finding("unchecked", "unsafe",
-                              N_("frame {frame}: written with another timestamp than the "
-                                 "original").format(frame=f"{i:,}")))
-                break
-            mark = self._marks.get(i)
-            if mark is None and not self._fill:
-                continue
-            pixels = fb.rgb()
-            if mark is not None:
-                thumb = cv2.resize(pixels, MARK_SIZE, interpolation=cv2.INTER_AREA)
-                diff = float(np.abs(thumb.astype(np.float32)
-                                    - mark.thumb.astype(np.float32)).mean())
-                if diff > MARK_TOLERANCE:
-                    v.add(Finding("unchecked", "unsafe",
-                                  N_("frame {frame}: the written frame is not the one judged "
-                                     "(difference {difference})").format(
-                                         frame=f"{i:,}", difference=f"{diff:.1f}"), frame=i))
-            if self._fill:
-                open_fills += self._open_fills(i, pixels, v)
-        if count != tl.frames:
+        if self._read != tl.frames:
             v.add(Finding("unchecked", "unsafe",
                           N_("the written file has {count} frames, the original "
-                             "{total}").format(count=count, total=tl.frames)))
+                             "{total}").format(count=self._read, total=tl.frames)))
         checked = (N_("{checked} of {total} frames checked for faces, covers checked in every "
-                      "frame") if self._fill else
+                      "frame") if self.fills else
                    N_("{checked} of {total} frames checked for faces"))
         v.add(Finding("unchecked", "note",
                       checked.format(checked=len(self._rounds), total=tl.frames)))
         check_metadata(output, v)
+        read_back = (start - self._read_start) if self._read else 0.0
         v.seconds["frames_checked"] = float(len(self._rounds))
-        v.seconds["read_back"] = time.perf_counter() - start - v.seconds.get("metadata", 0.0)
-        v.seconds["total"] = self._seconds + time.perf_counter() - start
+        v.seconds["read_back"] = read_back + time.perf_counter() - start \
+            - v.seconds.get("metadata", 0.0)
+        v.seconds["total"] = self._seconds + read_back + time.perf_counter() - start
         return v
 
-    def _open_fills(self, index: int, pixels: NDArray[np.uint8], verdict: Verdict) -> int:
+    def _open_fills(self, index: int, pixels: NDArray[np.uint8], covered: Detections) -> int:
         """Filled regions of frame ``index`` that the written frame does not show
         filled: each blob of at least `MIN_FILL_CHECK_PX` squared pixels inside
         the (eroded) fill that differs from the fill colour is an unsafe finding."""
         h, w = pixels.shape[:2]
-        regions = self._plan(self._regions(index, w, h))
+        regions = self._plan(covered)
         if not regions.regions:
             return 0
         # Fill edges are smeared by compression and chroma subsampling: only
@@ -253,7 +275,7 @@ class VideoJudge:
             if area < MIN_FILL_CHECK_PX * MIN_FILL_CHECK_PX:
                 continue
             found += 1
-            verdict.add(Finding(
+            self._written.append(Finding(
                 "detected", "unsafe",
                 N_("frame {frame}: the region at {where} is not filled in the written file "
                    "({count} px differ)").format(frame=f"{index:,}",

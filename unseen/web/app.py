@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
 
-from unseen.errors import UnseenError
+from unseen.errors import UnseenError, one_line
 from unseen.i18n import N_, page_data
 from unseen.media import media_kind
 from unseen.media.image import read_photo
@@ -84,9 +84,7 @@ def review_app(ctx: ReviewContext, token: str | None = None, mode: str = "review
             return _secure(await call_next(request))
         except Exception as exc:  # one line for the page, never a traceback in the terminal
             logging.getLogger("unseen").debug("unexpected error", exc_info=True)
-            detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-            what = type(exc).__name__ + (f": {detail}" if detail else "")
-            message = N_("unexpected error ({what})").format(what=what)
+            message = N_("unexpected error ({what})").format(what=one_line(exc))
             return _secure(JSONResponse({"error": message}, status_code=500))
 
     @app.exception_handler(UnseenError)

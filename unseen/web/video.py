@@ -1,18 +1,19 @@
 """Video review routes: the tracks pass 1 found, frames to scrub, edits, export.
 
-Pass 1 (`VideoRedactor.find_faces`) runs in a background thread and its tracks,
-shots and timestamps (boxes only) are kept with the job state, with the edits
-(the review model is `unseen.review`: deleted tracks, added tracks given by
-keyframes, method and shape). Export runs `unseen.review.export_video` (pass 2
-through `unseen.deliver`, the adversary judging) in a thread; the frames it
-flags are kept with the edits so the person can go straight to them.
+Pass 1 (`unseen.pipeline.VideoPasses.find_faces`) runs in a background thread
+and its tracks, shots and timestamps (boxes only) are kept with the job state,
+with the edits (`unseen.review.VideoReview`: deleted tracks, added tracks given
+by keyframes, method, shape and sound). Export runs `unseen.review.export_video`
+(pass 2 through the pipeline, the adversary judging, then `unseen.deliver`) in a
+thread; the frames it flags are kept with the edits so the person can go
+straight to them.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,25 +23,14 @@ from fastapi.responses import Response
 from numpy.typing import NDArray
 from PIL import Image
 
-from unseen.errors import UnseenError
+from unseen.errors import ReviewError, UnseenError
 from unseen.i18n import N_
 from unseen.media import media_kind
 from unseen.media.seek import FrameSeeker
 from unseen.media.video import probe_video, read_frames
 from unseen.redact import RedactionPlan, apply_plan
-from unseen.review import (
-    ReviewError,
-    edit_video_doc,
-    export_summary,
-    export_video,
-    frame_regions,
-    redactor_boxes,
-    track_summary,
-    video_choices,
-    video_doc,
-    video_style,
-)
-from unseen.settings import RedactMethod, RegionShape
+from unseen.review import VideoReview, export_summary, export_video
+from unseen.review.video import FrameRegions, redactor_boxes
 from unseen.web.context import ReviewContext, jpeg_response, json_body
 
 if TYPE_CHECKING:
@@ -70,13 +60,12 @@ class VideoReviews:
         self.ctx = ctx
         self._analyses: dict[str, _Task] = {}
         self._exports: dict[str, _Task] = {}
-        self._regions: dict[str, tuple[str, list[list[dict[str, Any]]]]] = {}
+        self._regions: dict[str, tuple[VideoReview, list[FrameRegions]]] = {}
         self._lock = threading.Lock()
         self._doc_lock = threading.Lock()  # read-modify-write of a stored timeline
         self._frame_lock = threading.Lock()
         self._seekers: dict[str, tuple[str, bool, FrameSeeker]] = {}
         self._frames: OrderedDict[tuple[str, str, int], NDArray[np.uint8]] = OrderedDict()
-        self._redactor: Any = None
 
     def reset(self) -> None:
         """Forget every task and cache (the app's job was saved, discarded or changed)."""
@@ -86,17 +75,8 @@ class VideoReviews:
             self._regions.clear()
             self._seekers.clear()
             self._frames.clear()
-            self._redactor = None
 
     # library access -------------------------------------------------------------
-    def redactor(self) -> Any:
-        with self._lock:
-            if self._redactor is None:
-                from unseen.pipeline.video import VideoRedactor
-
-                self._redactor = VideoRedactor(self.ctx.engine.detector, self.ctx.settings)
-            return self._redactor
-
     def _source(self, rel: str) -> Path:
         job = self.ctx.job(rel)
         if media_kind(job.source) != "video":
@@ -137,19 +117,26 @@ class VideoReviews:
             return kept[2]
         doc = self.ctx.store.load(rel, chash)
         if kept is None or kept[0] != chash or doc is not None:
-            pts = doc["pts"] if doc is not None else None
+            pts = list(doc["pts"]) if doc is not None else None
             kept = (chash, pts is not None, FrameSeeker(source, pts))
             self._seekers[rel] = kept
         return kept[2]
 
-    # the stored timeline -------------------------------------------------------------
-    def doc(self, rel: str) -> dict[str, Any] | None:
+    # the stored review -------------------------------------------------------------
+    def review(self, rel: str) -> VideoReview | None:
         source = self._source(rel)
-        return self.ctx.store.load(rel, self.ctx.chash(source))
+        doc = self.ctx.store.load(rel, self.ctx.chash(source))
+        return VideoReview.from_dict(doc, self.ctx.settings) if doc is not None else None
 
-    def _save(self, rel: str, doc: dict[str, Any]) -> None:
+    def _review(self, rel: str) -> VideoReview:
+        review = self.review(rel)
+        if review is None:
+            raise ReviewError(N_("find the faces in this video first"))
+        return review
+
+    def _save(self, rel: str, review: VideoReview) -> None:
         source = self._source(rel)
-        self.ctx.store.save(rel, self.ctx.chash(source), "video", doc)
+        self.ctx.store.save(rel, self.ctx.chash(source), "video", review.to_dict())
 
     def analyze(self, rel: str) -> None:
         """Start pass 1 in the background (once)."""
@@ -169,9 +156,9 @@ class VideoReviews:
                 def progress(p: VideoProgress) -> None:
                     task.frame, task.total = p.frame, p.total
 
-                tl = self.redactor().find_faces(source, info, progress)
-                self._save(rel, video_doc(tl, info.width, info.height, info.fps,
-                                          self.ctx.settings))
+                tl = self.ctx.engine.videos.find_faces(source, info, progress=progress)
+                self._save(rel, VideoReview.from_timeline(tl, info.width, info.height,
+                                                          info.fps, self.ctx.settings))
                 task.status = "done"
             except UnseenError as exc:
                 task.status, task.error = "failed", str(exc)
@@ -181,32 +168,22 @@ class VideoReviews:
 
         threading.Thread(target=run, daemon=True, name=f"unseen-analyze-{rel}").start()
 
-    def regions(self, rel: str, doc: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    def regions(self, rel: str, review: VideoReview) -> list[FrameRegions]:
         """Per frame, every region to cover after the edits, with its track."""
-        import json
-
-        key = json.dumps([doc["deleted"], doc["added"], len(doc["tracks"])])
         cached = self._regions.get(rel)
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] == review:
             return cached[1]
-        out = frame_regions(doc)
-        self._regions[rel] = (key, out)
+        out = review.frame_regions()
+        self._regions[rel] = (review, out)
         return out
 
-    def choices(self, doc: dict[str, Any]) -> tuple[RedactMethod, RegionShape]:
-        """The video's redaction method and shape (older timelines: the settings')."""
-        return video_choices(doc, self.ctx.settings)
-
-    def plan(self, regions: list[dict[str, Any]], doc: dict[str, Any]) -> RedactionPlan:
+    def plan(self, regions: FrameRegions, review: VideoReview) -> RedactionPlan:
         """How one frame's regions are covered, exactly as the export covers them."""
-        _, shape = self.choices(doc)
-        return video_style(doc, self.ctx.settings).plan(
-            redactor_boxes(regions, shape, self.ctx.settings.mask_scale))
+        return review.style(self.ctx.settings).plan(
+            redactor_boxes(regions, review.shape, self.ctx.settings.mask_scale))
 
     def export(self, rel: str) -> None:
-        doc = self.doc(rel)
-        if doc is None:
-            raise ReviewError(N_("find the faces in this video first"))
+        review = self._review(rel)
         job = self.ctx.job(rel)
         with self._lock:
             task = self._exports.get(rel)
@@ -214,7 +191,7 @@ class VideoReviews:
                 return
             task = _Task()
             self._exports[rel] = task
-        per_frame = self.regions(rel, doc)
+        per_frame = self.regions(rel, review)
 
         def run() -> None:
             from unseen.pipeline.video import output_path
@@ -228,7 +205,7 @@ class VideoReviews:
                                     error="the output would leave the output folder")
             else:
                 try:
-                    result = export_video(self.ctx.engine, job.source, job.dest, doc,
+                    result = export_video(self.ctx.engine, job.source, job.dest, review,
                                           per_frame, progress, self.ctx.settings)
                 except Exception as exc:  # shown in the UI rather than lost in a thread
                     result = FileResult(input=str(job.source), kind="video", status="failed",
@@ -237,36 +214,35 @@ class VideoReviews:
             self.ctx.record(job, result)
             task.result = export_summary(result, self.ctx.out)
             with self._doc_lock:
-                latest = self.doc(rel)
+                latest = self.review(rel)
                 if latest is not None:
-                    latest["last_export"] = task.result
-                    self._save(rel, latest)
+                    self._save(rel, replace(latest, last_export=task.result))
             task.status = result.status
 
         threading.Thread(target=run, daemon=True, name=f"unseen-export-{rel}").start()
 
     def state(self, rel: str) -> dict[str, Any]:
-        doc = self.doc(rel)
+        review = self.review(rel)
         task = self._analyses.get(rel)
         exp = self._exports.get(rel)
         export = None
         if exp is not None:
             export = {"status": exp.status, "stage": exp.stage,
                       "progress": {"frame": exp.frame, "total": exp.total}, **exp.result}
-        elif doc is not None and doc.get("last_export"):
-            export = doc["last_export"]
-        if doc is None:
+        elif review is not None and review.last_export:
+            export = review.last_export
+        if review is None:
             if task is None:
                 return {"status": "new", "path": rel, "export": export}
             status = {"running": "analyzing", "failed": "failed"}.get(task.status, "analyzing")
             return {"status": status, "error": task.error, "path": rel, "export": export,
                     "progress": {"frame": task.frame, "total": task.total}}
-        method, shape = self.choices(doc)
-        return {"status": "ready", "path": rel, "frames": doc["frames"], "fps": doc["fps"],
-                "width": doc["width"], "height": doc["height"], "method": method,
-                "shape": shape, "audio": doc.get("audio", self.ctx.settings.audio),
-                "tracks": [track_summary(t, doc) for t in doc["tracks"]],
-                "deleted": doc["deleted"], "added": doc["added"], "export": export}
+        r = review
+        return {"status": "ready", "path": rel, "frames": r.frames, "fps": r.fps,
+                "width": r.width, "height": r.height, "method": r.method, "shape": r.shape,
+                "audio": r.audio, "tracks": [r.track_summary(t) for t in r.tracks],
+                "deleted": list(r.deleted), "added": [a.to_dict() for a in r.added],
+                "export": export}
 
     def edit(self, rel: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._doc_lock:
@@ -274,10 +250,7 @@ class VideoReviews:
         return self.state(rel)
 
     def _edit(self, rel: str, body: dict[str, Any]) -> None:
-        doc = self.doc(rel)
-        if doc is None:
-            raise ReviewError(N_("find the faces in this video first"))
-        self._save(rel, edit_video_doc(doc, body, self.ctx.settings))
+        self._save(rel, self._review(rel).edit(body))
 
     # routes ---------------------------------------------------------------------------
     def add_routes(self, app: FastAPI) -> None:
@@ -296,13 +269,11 @@ class VideoReviews:
 
         @app.get("/api/video/regions")
         def regions(path: str, index: int) -> list[dict[str, Any]]:
-            doc = self.doc(path)
-            if doc is None:
-                raise ReviewError(N_("find the faces in this video first"))
-            per_frame = self.regions(path, doc)
+            review = self._review(path)
+            per_frame = self.regions(path, review)
             if not 0 <= index < len(per_frame):
                 raise ReviewError(N_("no such frame"))
-            covers = self.plan(per_frame[index], doc).regions
+            covers = self.plan(per_frame[index], review).regions
             # ``cover``: the area the export covers (drawn in the video's shape).
             return [{**r, "cover": [round(v, 2) for v in (c.x1, c.y1, c.x2, c.y2)]}
                     for r, c in zip(per_frame[index], covers, strict=True)]
@@ -311,13 +282,11 @@ class VideoReviews:
         def frame(path: str, index: int, redacted: int = 0) -> Response:
             pixels = self.frame_pixels(path, index)
             if redacted:
-                doc = self.doc(path)
-                if doc is None:
-                    raise ReviewError(N_("find the faces in this video first"))
-                per_frame = self.regions(path, doc)
+                review = self._review(path)
+                per_frame = self.regions(path, review)
                 regs = per_frame[index] if index < len(per_frame) else []
                 if regs:
-                    pixels = apply_plan(pixels, self.plan(regs, doc))
+                    pixels = apply_plan(pixels, self.plan(regs, review))
             return jpeg_response(pixels)
 
         @app.post("/api/video/export")
