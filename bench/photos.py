@@ -1,7 +1,7 @@
 """Photo benchmark: recall by face height (and by mask label), area changed,
 precision, photos with no person, and seconds per megapixel, for unseen and for
 the `deface` CLI on the same lossless PNG copies, in the same run. Prints
-Markdown tables (the README carries the latest ones).
+Markdown tables (docs/benchmarks.md carries the latest ones, the README the headline).
 
     python -m bench.photos [--data ../shared/data] [--sets faces,masked,noperson]
                            [--no-deface] [--limit N] [--save per_file.json]

@@ -1,6 +1,6 @@
 """Build the one-folder bundle of unseen with PyInstaller: ``dist/unseen/unseen``
 (``unseen.exe`` on Windows) runs with no Python and no network, every model inside;
-``dist/unseen/unseen.desktop`` is the desktop launcher (see the README).
+``dist/unseen/unseen.desktop`` is the desktop launcher (see docs/app.md).
 
     python scripts/bundle.py [--dist DIR] [--work DIR]
 

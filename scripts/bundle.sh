@@ -6,7 +6,7 @@
 #   bash scripts/bundle.sh            # build + smoke run
 #   bash scripts/bundle.sh --no-smoke # build only
 # Needs the project's .venv (scripts/test.sh or scripts/demo.sh make it).
-# Windows and macOS: see the README ("The app"); not tested.
+# Windows and macOS: see docs/app.md ("A bundle that needs no Python"); not tested.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python

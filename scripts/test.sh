@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set up a virtualenv with the test extras at the pinned versions of
 # constraints/test.txt (so a fresh machine tests exactly what was tested),
-# then run the whole test suite and the linters. The linters run even when
-# tests fail; the script exits non-zero at the end if pytest (any failure,
-# or no test collected), ruff or mypy failed. Installs exiftool (the
-# independent metadata reader the tests use), ffmpeg and Debian's chromium
+# then run the whole test suite, the linters and the docs build. The linters
+# and the docs build run even when tests fail; the script exits non-zero at the
+# end if pytest (any failure, or no test collected), ruff, mypy or
+# `mkdocs build --strict` (a broken link or anchor in docs/) failed. Installs
+# exiftool (the independent metadata reader the tests use), ffmpeg and Debian's chromium
 # (the review UI's browser tests, driven by Playwright's Python API; no
 # browser is downloaded) with apt-get when they are missing and we are root.
 # Arguments go to pytest (e.g. `bash scripts/test.sh tests/test_video.py`).
@@ -63,8 +64,15 @@ case $rc in
 esac
 .venv/bin/ruff check unseen tests bench scripts || failed+=(ruff)
 .venv/bin/mypy unseen || failed+=(mypy)
+# The manual (docs/, mkdocs.yml), built into a temporary folder so nothing lands
+# in the tree; strict: a warning (a broken link or anchor) fails it. Not --quiet:
+# it hides the warnings from --strict too, and the build would pass.
+site=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$site" \
+  || failed+=(mkdocs)
+rm -rf "$site"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "test.sh: FAILED: ${failed[*]}" >&2
   exit 1
 fi
-echo "test.sh: pytest, ruff and mypy passed"
+echo "test.sh: pytest, ruff, mypy and mkdocs passed"

@@ -1,7 +1,7 @@
 """Cover people, not leaves (issue 14): photos with no person stay (nearly)
 untouched, and real masked faces stay covered, with default settings and
 verification on. Floors and ceilings sit just beyond what `bench/photos.py`
-measures on the whole sets (README, Benchmarks); these are subsets that keep
+measures on the whole sets (docs/benchmarks.md, Photos); these are subsets that keep
 the suite short."""
 
 from __future__ import annotations

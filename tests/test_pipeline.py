@@ -34,8 +34,8 @@ def test_recall_by_face_height(faces_run) -> None:  # type: ignore[no-untyped-de
     recall = {k: sum(v) / len(v) for k, v in hits.items()}
     overall = sum(sum(v) for v in hits.values()) / sum(len(v) for v in hits.values())
     print("recall", recall, "overall", overall)
-    # Floors just under what bench/photos.py measures (see README); the
-    # issue's targets and why some are out of reach are in the README.
+    # Floors just under what bench/photos.py measures (docs/benchmarks.md); the
+    # issue's targets and why some are out of reach are there too.
     assert recall["16-32"] >= 0.95
     assert (sum(hits["32-64"]) + sum(hits[">=64"])) / (
         len(hits["32-64"]) + len(hits[">=64"])

@@ -354,8 +354,8 @@ def test_real_clip_no_leaked_face(
     assert probe_video(out).width == probe_video(src).width
     leaks = [i for i, _ in leaked_frames(src, out, RetinaFace())]
     # Target is 0. The remaining hits, inspected by eye, are hands and backs of
-    # heads that the sensitive detector also fires on in the input (see README,
-    # Video); the budget stops regressions until the adversary is sharper.
+    # heads that the sensitive detector also fires on in the input (see
+    # docs/benchmarks.md, Video); the budget stops regressions until the adversary is sharper.
     assert len(leaks) <= LEAK_BUDGET[name], f"faces still found in output frames {leaks}"
 
 

@@ -6,7 +6,7 @@ Public API::
     result = anonymize("protest.jpg", "safe/protest.jpg")
     result = anonymize(rgb_array)          # result.image is the redacted copy
 
-See ../shared/THREAT_MODEL.md (in the project's shared folder) for why.
+See docs/threat-model.md for why.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from unseen.errors import UnseenError
 from unseen.report import FileResult
 from unseen.settings import Settings
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it (dynamic version)
 
 __all__ = [
     "Anonymizer",

@@ -179,8 +179,8 @@ def run(a: argparse.Namespace) -> int:
     plan = prepare_batch(a.inputs, a.output, a.state, keep_names=a.keep_names)
     out, err = stdout(a.quiet), stderr()
     if settings.redact != "fill" and not a.quiet:
-        err.print(_("warning: --redact {method} is weaker than fill; see the README before "
-                    "publishing").format(method=settings.redact), markup=False)
+        err.print(_("warning: --redact {method} is weaker than fill; see docs/verification.md "
+                    "before publishing").format(method=settings.redact), markup=False)
     if settings.verify == "off":
         err.print(_("warning: verification is off: nothing checks that the outputs are free "
                     "of faces and metadata"), markup=False)

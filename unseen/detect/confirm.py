@@ -33,7 +33,7 @@ SURE_RETINAFACE_WITH_CENTERFACE = 0.7
 # Fitted on the groups of ../shared/data/faces, masked-real (128 photos) and the
 # photos with no person (tests/data/no_person.json), ground-truth faces as
 # labels; a fit on half of the photos scores the other half within 0.01 of
-# recall (README, "How it finds faces").
+# recall (docs/faces.md, "How it finds faces").
 EVIDENCE_WEIGHTS = (6.0, 2.1, -0.8, -1.2, 0.2)
 EVIDENCE_BIAS = -0.1
 EVIDENCE_FACE = 0.1
