@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from unseen.pipeline import Anonymizer
 
 BODY_WITHOUT_SEGMENTER = N_(
-    "bodies were covered below detected faces only: install the person model "
-    "(pip install --no-deps mediapipe==0.10.21) to cover people whose face is not seen"
+    "bodies were covered below detected faces only: the person model cannot run (the "
+    "installation is damaged: reinstall unseen)"
 )
 
 

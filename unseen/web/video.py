@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from numpy.typing import NDArray
 from PIL import Image
 
+from unseen.detect.available import unavailable
 from unseen.errors import UnseenError
 from unseen.i18n import N_
 from unseen.media import media_kind
@@ -266,9 +267,16 @@ class VideoReviews:
                 "width": doc["width"], "height": doc["height"], "method": method,
                 "shape": shape, "audio": doc.get("audio", self.ctx.settings.audio),
                 "tracks": [track_summary(t, doc) for t in doc["tracks"]],
-                "deleted": doc["deleted"], "added": doc["added"], "export": export}
+                "deleted": doc["deleted"], "added": doc["added"], "export": export,
+                # Sound choices whose models cannot run here: offered disabled.
+                "unavailable": {f.removeprefix("audio "): why
+                                for f, why in unavailable().items()
+                                if f.startswith("audio ")}}
 
     def edit(self, rel: str, body: dict[str, Any]) -> dict[str, Any]:
+        why = unavailable().get(f"audio {body.get('audio')}")
+        if why is not None:
+            raise ReviewError(why)
         with self._doc_lock:
             self._edit(rel, body)
         return self.state(rel)
