@@ -117,3 +117,52 @@ def test_the_app_offers_what_cannot_run_disabled(tmp_path: Path, damaged: Path) 
     ok = client.put("/api/job/choices", json={"cover": "head", "plates": True,
                                               "text": False, "audio": "mute-speech"})
     assert ok.status_code == 200 and ok.json()["choices"]["cover"] == "head"
+
+
+def test_the_page_shows_the_choice_disabled_with_the_reason(tmp_path: Path,
+                                                            damaged: Path) -> None:
+    """In the page (headless Chromium), in 简体中文: whole people and disguised voices
+    cannot be chosen, and each says why; the other choices can."""
+    import threading
+    import time
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from test_web_browser import CHROMIUM, CHROMIUM_ARGS
+
+    from unseen.app import AppJob
+    from unseen.web.server import make_app_server
+
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    job = AppJob(root=tmp_path / "state" / "app", base=Settings(verify="off"), workers=1)
+    server = make_app_server(job)
+    thread = threading.Thread(target=server.run, daemon=True, name="unseen-test-app")
+    thread.start()
+    for _ in range(200):
+        if server.server.started:
+            break
+        time.sleep(0.05)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1200, "height": 900})
+            context.add_init_script("window.localStorage.setItem('unseen-lang', 'zh_Hans')")
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.url)
+            page.wait_for_selector("input[name=cover][value=body]")
+            off = {f"{n} {v}": page.is_disabled(f"input[name={n}][value={v}]")
+                   for n, v in (("cover", "face"), ("cover", "body"), ("audio", "drop"),
+                                ("audio", "mute-speech"), ("audio", "disguise"))}
+            assert off == {"cover face": False, "cover body": True, "audio drop": False,
+                           "audio mute-speech": False, "audio disguise": True}
+            assert not page.is_disabled("input[name=plates]")
+            reasons = page.locator(".unavailable").all_inner_texts()
+            page.screenshot(path=str(tmp_path / "unavailable.png"), full_page=True)
+            browser.close()
+        assert len(reasons) == 2 and all("请重新安装 unseen" in r for r in reasons), reasons
+        assert not errors, errors
+    finally:
+        server.server.should_exit = True
+        thread.join(timeout=30)
