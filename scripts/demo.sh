@@ -4,10 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-# The tested versions (constraints/test.txt), and the wheels whose model files
-# are read without their dependencies (speaker encoder, text detector).
+# The tested versions (constraints/test.txt); every model comes with this one install.
 .venv/bin/pip install -q -c constraints/test.txt -e .
-.venv/bin/pip install -q --no-deps 'resemblyzer==0.1.4' 'rapidocr-onnxruntime==1.4.4'
 .venv/bin/python scripts/make_sample.py sample
 # The report goes beside safe/, not into it: safe/ holds the safe files and nothing else.
 .venv/bin/unseen sample -o safe --report demo-report.json

@@ -34,13 +34,8 @@ if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ] \
     || echo "note: no Chinese font installed; screenshots show boxes for Chinese text" >&2
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/pip install -q -c "$CONSTRAINTS" -e '.[test,ray,web,cover]'
-# Only the person-segmentation model file is used from this wheel (unseen/detect/person.py).
-.venv/bin/pip install -q --no-deps 'mediapipe==0.10.21'
-# Only model files are read from these wheels (their dependencies would pull
-# torch, librosa, pyclipper ...): Resemblyzer's speaker encoder weights
-# (unseen/detect/speaker.py) and PP-OCR's text models (unseen/detect/text.py).
-.venv/bin/pip install -q --no-deps 'resemblyzer==0.1.4' 'rapidocr-onnxruntime==1.4.4'
+# Every model ships with unseen or with one of its dependencies: one install.
+.venv/bin/pip install -q -c "$CONSTRAINTS" -e '.[test,ray,web]'
 # tests/test_bundle.py builds the PyInstaller bundle from this tree and runs it
 # headless (2-3 minutes and 0.7 GB in the temporary folder); UNSEEN_BUNDLE=0
 # leaves it out.

@@ -156,8 +156,7 @@ def back_view(shared_data: Path, engine) -> tuple[np.ndarray, Box]:  # type: ign
 
 
 def test_person_seen_from_behind_is_covered_in_body_mode(engine, shared_data: Path) -> None:  # type: ignore[no-untyped-def]
-    if not person.available():
-        pytest.skip("person model not installed (pip install --no-deps mediapipe==0.10.21)")
+    assert person.available(), person.problem()  # it ships with unseen
     im, torso = back_view(shared_data, engine)
     x, y, w, h = torso
     faces = engine.detect(im)
@@ -181,8 +180,7 @@ def test_person_seen_from_behind_is_covered_in_body_mode(engine, shared_data: Pa
 
 
 def test_person_segmenter_finds_the_person(shared_data: Path) -> None:
-    if not person.available():
-        pytest.skip("person model not installed (pip install --no-deps mediapipe==0.10.21)")
+    assert person.available(), person.problem()  # it ships with unseen
     src = shared_data / "faces" / "dlib_voc" / "2008_001009.jpg"
     im = np.asarray(Image.open(src).convert("RGB"))
     bodies = person.PersonSegmenter(1).detect(im)

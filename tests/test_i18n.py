@@ -124,9 +124,25 @@ def test_every_user_error_is_marked_for_translation() -> None:
     assert not bare, "errors a person reads, not marked with N_: " + ", ".join(bare)
 
 
+def test_an_option_whose_model_is_missing_is_refused_up_front(tmp_path: Path) -> None:
+    """--plates with the text model's package hidden (find_spec finds nothing, as on a
+    damaged installation): one line in 繁體中文 before any file is read, exit 1."""
+    from PIL import Image
+
+    Image.new("RGB", (160, 120), (90, 120, 150)).save(tmp_path / "photo.png")
+    hide = ("import sys; sys.modules['rapidocr_onnxruntime'] = None; "
+            "from unseen.cli import main; sys.exit(main(sys.argv[1:]))")
+    p = subprocess.run([sys.executable, "-c", hide, "photo.png", "-o", "out", "-j", "1",
+                        "--plates", "--text", "--cover", "body"], cwd=tmp_path,
+                       env=_env(UNSEEN_LANG="zh_Hant", XDG_STATE_HOME=str(tmp_path)),
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.strip().splitlines() == [
+        "unseen: 無法使用 --plates, --text：找不到文字偵測模型：安裝已損壞，請重新安裝 unseen"]
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("package", "option", "expected"), [
-    ("rapidocr_onnxruntime", "--plates",
-     "找不到文字偵測模型：請安裝 'rapidocr-onnxruntime==1.4.4'"),
     ("face_recognition_models", "--verify=fast",
      "驗證需要 'face-recognition-models' 套件（dlib 的權重）"),
 ])

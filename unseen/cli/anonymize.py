@@ -170,10 +170,26 @@ def settings_from(a: argparse.Namespace) -> Settings:
                    partial_output=a.partial, video_fps=a.fps)
 
 
+def refuse_unavailable(settings: Settings) -> None:
+    """One line, before any file is read, when an option asks for a model that this
+    installation cannot run (unseen.detect.available)."""
+    from unseen.detect.available import features_of, unavailable
+
+    by_reason: dict[str, list[str]] = {}
+    for feature, why in unavailable(features_of(settings)).items():
+        by_reason.setdefault(why, []).append(f"--{feature}")
+    if by_reason:
+        raise UsageError("unseen: " + _("; ").join(
+            _("{options} cannot be used: {reason}").format(options=", ".join(options),
+                                                           reason=translate(why))
+            for why, options in by_reason.items()))
+
+
 def run(a: argparse.Namespace) -> int:
     from unseen.batch import check_report_path, output_folder, prepare_batch, run_batch
 
     settings = settings_from(a)
+    refuse_unavailable(settings)
     if a.report is not None:
         check_report_path(a.report, output_folder(a.inputs, a.output))
     plan = prepare_batch(a.inputs, a.output, a.state, keep_names=a.keep_names)

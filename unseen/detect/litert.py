@@ -9,13 +9,36 @@ not only Python's sys.stderr) is pointed at /dev/null for that moment.
 
 from __future__ import annotations
 
+import functools
+import importlib
+import logging
 import os
+import platform
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from unseen.i18n import N_
+
 _QUIET = threading.Lock()
+MISSING = N_("the LiteRT runtime (ai-edge-litert) cannot be loaded: the installation is "
+             "damaged, reinstall unseen")
+NO_BUILD = N_("the LiteRT runtime (ai-edge-litert) that runs this model has no build for "
+              "Intel Macs")
+
+
+@functools.cache
+def problem() -> str | None:
+    """Why LiteRT cannot run here (a message to translate), or None."""
+    try:
+        importlib.import_module("ai_edge_litert.interpreter")
+    except Exception:  # not installed, or a broken native library
+        logging.getLogger("unseen").debug("ai-edge-litert cannot be imported", exc_info=True)
+        if sys.platform == "darwin" and platform.machine() == "x86_64":
+            return NO_BUILD  # pyproject.toml leaves it out there
+        return MISSING
+    return None
 
 
 def interpreter(path: Path, threads: int = 0) -> Any:

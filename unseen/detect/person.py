@@ -1,25 +1,24 @@
 """People as silhouettes: MediaPipe's selfie segmentation, run with LiteRT.
 
-The model file ships inside the ``mediapipe`` 0.10.21 wheel (the last one that
-bundles its models); it is read from the installed package without importing
-mediapipe, whose own dependencies are not needed. Returns ``body`` boxes
+The model file ships inside unseen (``weights/selfie_segmentation.tflite``,
+byte for byte the file of the MediaPipe 0.10.21 wheel; Apache-2.0, see
+``weights/NOTICE``); LiteRT (`ai-edge-litert`) runs it. Returns ``body`` boxes
 around each person-shaped part of the image, found whether or not the face
 shows (backs, masks, helmets).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from unseen.detect import RGBImage
+from unseen.detect import RGBImage, shipped
 from unseen.detections import Detections
 
-MODEL_PACKAGE = "mediapipe"
-MODEL_PATH = ("modules", "selfie_segmentation", "selfie_segmentation.tflite")
+MODEL_FILE = shipped.PERSON
+MODEL_VERSION = shipped.describe(MODEL_FILE, "MediaPipe 0.10.21 selfie segmentation")
 INPUT_SIDE = 256
 MASK_THRESHOLD = 0.5
 MIN_PART = 0.002
@@ -29,22 +28,19 @@ GROW = 0.05
 
 
 def model_file() -> Path | None:
-    """The bundled .tflite file, or None when mediapipe 0.10.21 is not installed."""
-    try:
-        spec = importlib.util.find_spec(MODEL_PACKAGE)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        path = Path(root).joinpath(*MODEL_PATH)
-        if path.is_file():
-            return path
-    return None
+    """The shipped .tflite file, or None when it is missing or damaged."""
+    return None if shipped.problem(MODEL_FILE) else shipped.WEIGHTS_DIR / MODEL_FILE
+
+
+def problem() -> str | None:
+    """Why the person model cannot run (a message to translate), or None."""
+    from unseen.detect import litert
+
+    return shipped.problem(MODEL_FILE) or litert.problem()
 
 
 def available() -> bool:
-    return model_file() is not None and importlib.util.find_spec("ai_edge_litert") is not None
+    return problem() is None
 
 
 class PersonSegmenter:
@@ -54,9 +50,7 @@ class PersonSegmenter:
     name = "selfie-segmentation"
 
     def __init__(self, threads: int = 0) -> None:
-        path = model_file()
-        if path is None:
-            raise FileNotFoundError("mediapipe 0.10.21 (its bundled models) is not installed")
+        path = shipped.model_file(MODEL_FILE)
         from unseen.detect.litert import interpreter
 
         self._interp = interpreter(path, threads)

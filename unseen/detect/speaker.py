@@ -1,19 +1,20 @@
 """Who is speaking: Resemblyzer's GE2E speaker encoder, run in numpy without torch.
 
-The weights are `resemblyzer/pretrained.pt` from the `resemblyzer` wheel
-(installed with ``--no-deps``: its dependencies pull torch). That file is a
-legacy (pre-zip) torch pickle; it is read here by a restricted unpickler that
-knows only tensors and ordered dicts. The network (three LSTM layers 40->256,
-a 256->256 projection, ReLU, L2 norm) and its mel front end (40 mel bands of
-the power spectrum, 25 ms windows every 10 ms at 16 kHz, as librosa computes
-them) are written out below; utterances are embedded as Resemblyzer's
-``embed_utterance`` does (partials of 160 frames, 77 frames apart, averaged).
+The weights ship inside unseen (``weights/ge2e-resemblyzer-0.1.4.npz``): the
+arrays of Resemblyzer 0.1.4's ``pretrained.pt`` (Copyright 2019 Resemble.AI,
+Apache-2.0; ``weights/NOTICE`` and ``weights/LICENSE.resemblyzer``), float32 as
+stored, converted once by ``scripts/weights.py`` with the restricted unpickler
+below (a legacy torch pickle, read knowing only tensors and ordered dicts). The
+network (three LSTM layers 40->256, a 256->256 projection, ReLU, L2 norm) and its
+mel front end (40 mel bands of the power spectrum, 25 ms windows every 10 ms at
+16 kHz, as librosa computes them) are written out below; utterances are embedded
+as Resemblyzer's ``embed_utterance`` does (partials of 160 frames, 77 frames
+apart, averaged).
 """
 
 from __future__ import annotations
 
 import collections
-import importlib.util
 import io
 import pickle
 import struct
@@ -25,8 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from unseen.errors import UnseenError
-from unseen.i18n import N_
+from unseen.detect import shipped
 
 SAMPLE_RATE = 16000
 N_FFT = 400
@@ -52,20 +52,38 @@ _STORAGE_DTYPES = {
 }
 
 
-class SpeakerModelMissingError(UnseenError):
-    """Resemblyzer's weights are not installed."""
+WEIGHTS_FILE = shipped.SPEAKER
+WEIGHT_NAMES = tuple(
+    [f"lstm.{kind}_l{k}" for k in range(3)
+     for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    + ["linear.weight", "linear.bias"])
+"""The arrays the network needs, by their names in Resemblyzer's state dict."""
+
+
+class SpeakerModelMissingError(shipped.ModelFileError):
+    """The speaker encoder's weights are missing from unseen's package, or damaged."""
 
 
 def weights_path() -> Path:
-    """``pretrained.pt`` inside the installed resemblyzer package (never imported: torch)."""
-    spec = importlib.util.find_spec("resemblyzer")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "pretrained.pt"
-        if path.is_file():
-            return path
-    raise SpeakerModelMissingError(N_(
-        "the speaker-recognition model is missing: install it with "
-        "`pip install --no-deps resemblyzer==0.1.4`"))
+    """The shipped weights (``unseen/detect/weights/``), checked against their hash."""
+    why = shipped.problem(WEIGHTS_FILE)
+    if why is not None:
+        raise SpeakerModelMissingError(why)
+    return shipped.WEIGHTS_DIR / WEIGHTS_FILE
+
+
+def load_weights(path: Path | None = None) -> dict[str, NDArray[np.float32]]:
+    """The network's arrays by name: from the shipped ``.npz`` (no pickle allowed),
+    or from a Resemblyzer ``pretrained.pt`` when ``path`` names one."""
+    path = path or weights_path()
+    if path.suffix == ".pt":
+        state = load_legacy_checkpoint(path)["model_state"]
+        return {name: state[name] for name in WEIGHT_NAMES}
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {name: np.asarray(npz[name], np.float32) for name in WEIGHT_NAMES}
+    except (OSError, KeyError, ValueError, EOFError) as exc:
+        raise SpeakerModelMissingError(shipped.DAMAGED.format(file=path.name)) from exc
 
 
 # --- reading a legacy torch checkpoint without torch -----------------------------
@@ -302,7 +320,7 @@ class SpeakerEncoder:
     def __init__(self, path: Path | None = None, threads: int = 1) -> None:
         from unseen.detect.onnx import make_session
 
-        self._state = load_legacy_checkpoint(path or weights_path())["model_state"]
+        self._state = load_weights(path)
         self._session = make_session(_lstm_graph(self._state), threads)
         self._lock = threading.Lock()
 

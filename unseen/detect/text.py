@@ -1,6 +1,6 @@
 """Text and licence plates: PP-OCRv4's detector (DB) and recogniser (CTC), the
-ONNX files inside the `rapidocr-onnxruntime` wheel, read from the installed
-package and run here (its own wrapper needs pyclipper, shapely, six, PyYAML).
+ONNX files inside the `rapidocr-onnxruntime` wheel (a dependency of unseen), read
+from the installed package and run here; rapidocr's own wrapper is never imported.
 """
 
 from __future__ import annotations
@@ -52,20 +52,35 @@ _NOT_PLATE = re.compile(
 Quads = NDArray[np.float32]  # (N, 4, 2): tl, tr, br, bl in image pixels
 
 
+MODEL_MISSING = N_("the text detector's model was not found: the installation is damaged, "
+                  "reinstall unseen")
+MODEL_FILE_MISSING = N_("the text detector's model file {file} is missing from its package: "
+                        "the installation is damaged, reinstall unseen")
+
+
 def model_dir() -> Path:
     """The folder of ONNX files inside the installed rapidocr wheel (not imported:
-    importing it would need its wrapper's dependencies)."""
-    spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    its wrapper is not used)."""
+    try:
+        spec = importlib.util.find_spec("rapidocr_onnxruntime")
+    except (ImportError, ValueError):
+        spec = None
     if spec is None or not spec.submodule_search_locations:
-        raise UnseenError(N_(
-            "the text detector's model was not found: install 'rapidocr-onnxruntime==1.4.4' "
-            "(pip install --no-deps rapidocr-onnxruntime==1.4.4; it ships the model)"
-        ))
+        raise UnseenError(MODEL_MISSING)
     folder = Path(next(iter(spec.submodule_search_locations))) / "models"
-    if not (folder / DET_MODEL).is_file():
-        raise UnseenError(N_("the text detector's model file {file} is missing from its "
-                             "package").format(file=DET_MODEL))
+    for file in (DET_MODEL, REC_MODEL):
+        if not (folder / file).is_file():
+            raise UnseenError(MODEL_FILE_MISSING.format(file=file))
     return folder
+
+
+def problem() -> str | None:
+    """Why the text detector cannot run (a message to translate), or None."""
+    try:
+        model_dir()
+    except UnseenError as exc:
+        return str(exc)
+    return None
 
 
 def model_version() -> str:

@@ -34,8 +34,8 @@ from unseen.verify.verdict import Finding, Verdict
 from unseen.verify.video import MAX_REPAIRS
 
 BODY_WITHOUT_SEGMENTER = N_(
-    "bodies were covered below detected faces only: install the person model "
-    "(pip install --no-deps mediapipe==0.10.21) to cover people whose face is not seen"
+    "bodies were covered below detected faces only: the person model cannot run (the "
+    "installation is damaged: reinstall unseen)"
 )
 REPAIRABLE = ("detected", "reidentified", "plate")
 """What a repair can fix: a face still found or recognised, a plate still read."""

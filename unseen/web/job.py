@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 
 from unseen.app import UPLOAD_MAX_BYTES, AppError, AppJob, Choices
 from unseen.batch import Job
+from unseen.detect.available import features_of, unavailable
 from unseen.i18n import N_, normalize
 from unseen.report import FileResult
 from unseen.settings import Settings
@@ -55,7 +56,8 @@ def create_job_app(
 
     def doc(**extra: Any) -> dict[str, Any]:
         native = dialogs is not None and bool(getattr(dialogs, "available", True))
-        return {**job.snapshot(), "dialogs": native, **extra}
+        # Choices whose models cannot run here: shown disabled, with the reason.
+        return {**job.snapshot(), "dialogs": native, "unavailable": unavailable(), **extra}
 
     def fresh() -> None:
         """The job's state was deleted or its settings changed: reopen, forget caches."""
@@ -116,6 +118,9 @@ def create_job_app(
     @app.put("/api/job/choices")
     async def choices(request: Request) -> dict[str, Any]:
         new = Choices.from_dict(await json_body(request))
+        missing = unavailable(features_of(new.settings(job.settings)))
+        if missing:
+            raise AppError(next(iter(missing.values())))
         names = [f.name for f in job.files]
         if job.set_choices(new):
             # Reviews were made for the old choices (what was covered): start again.

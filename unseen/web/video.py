@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from numpy.typing import NDArray
 from PIL import Image
 
+from unseen.detect.available import unavailable
 from unseen.errors import ReviewError, UnseenError
 from unseen.i18n import N_
 from unseen.media import media_kind
@@ -242,9 +243,16 @@ class VideoReviews:
                 "width": r.width, "height": r.height, "method": r.method, "shape": r.shape,
                 "audio": r.audio, "tracks": [r.track_summary(t) for t in r.tracks],
                 "deleted": list(r.deleted), "added": [a.to_dict() for a in r.added],
-                "export": export}
+                "export": export,
+                # Sound choices whose models cannot run here: offered disabled.
+                "unavailable": {f.removeprefix("audio "): why
+                                for f, why in unavailable().items()
+                                if f.startswith("audio ")}}
 
     def edit(self, rel: str, body: dict[str, Any]) -> dict[str, Any]:
+        why = unavailable().get(f"audio {body.get('audio')}")
+        if why is not None:
+            raise ReviewError(why)
         with self._doc_lock:
             self._edit(rel, body)
         return self.state(rel)

@@ -194,10 +194,13 @@ function toolButtons(state, onChange) {
     } }, label));
 }
 
-function selectOf(name, label, options, value, onchange) {
+// ``off``: option -> why it cannot be chosen here (shown disabled, the reason as its title).
+function selectOf(name, label, options, value, onchange, off) {
+  const why = off || {};
   return el("label", {}, label + " ",
     el("select", { "data-name": name, onchange },
-      options.map((o) => el("option", { value: o, selected: o === value }, word(o)))));
+      options.map((o) => el("option", { value: o, selected: o === value, disabled: !!why[o],
+        title: why[o] ? tm(why[o]) : null }, why[o] ? t("{choice} (unavailable)", { choice: word(o) }) : word(o)))));
 }
 
 function svgPoint(svgEl, ev) {
@@ -582,7 +585,7 @@ async function videoView(path, vt) {
       selectOf("cover", t("cover"), ["ellipse", "box"], doc.shape,
         (ev) => saveEdits({ shape: ev.target.value }).catch(showError)),
       selectOf("sound", t("sound"), ["drop", "keep", "mute-speech", "disguise"], doc.audio,
-        (ev) => saveEdits({ audio: ev.target.value }).catch(showError)),
+        (ev) => saveEdits({ audio: ev.target.value }).catch(showError), doc.unavailable),
       exportBtn, label),
     el("p", { class: "hint" },
       t("Red: a tracked face (click it, or Delete in the timeline, to leave it uncovered). Add box / Add ellipse: drag on the frame to cover something; keep the same track selected and draw on other frames to set keyframes: the box is carried along between them (with cover: ellipse, a drawn box is covered by the ellipse around it). After an export, the frames the adversary flags are marked on the timeline.")),

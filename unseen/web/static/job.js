@@ -80,7 +80,9 @@ async function jobView(vt) {
       : "";
     processBtn.disabled = busyNow || !data.files.length;
     processBtn.textContent = busyNow ? t("Processing…") : t("Process all files");
-    for (const b of document.querySelectorAll("#job input[type=radio], #job input[type=checkbox]")) b.disabled = busyNow;
+    for (const b of document.querySelectorAll("#job input[type=radio], #job input[type=checkbox]")) {
+      b.disabled = busyNow || b.dataset.unavailable === "1";
+    }
     if (data.error) showProblems([data.error]);
     if (data.saved) {
       const s = data.saved;
@@ -131,16 +133,28 @@ async function jobView(vt) {
     showProblems(errs);
   }
 
+  // A choice whose model cannot run here (a damaged installation) is shown
+  // disabled, with the server's reason in the page's language.
+  function why(feature) {
+    const reason = (data.unavailable || {})[feature];
+    return reason ? el("span", { class: "hint unavailable" }, " — " + tm(reason)) : null;
+  }
+
   function choose(name, value, label) {
     const checked = data.choices[name] === value;
-    return el("label", { class: "choice" },
-      el("input", { type: "radio", name, value, checked, onchange: () => setChoice({ [name]: value }) }), " ", label);
+    const reason = why(name + " " + value);
+    return el("label", { class: "choice" + (reason ? " off" : "") },
+      el("input", { type: "radio", name, value, checked, disabled: !!reason,
+        "data-unavailable": reason ? "1" : "0",
+        onchange: () => setChoice({ [name]: value }) }), " ", label, reason);
   }
 
   function check(name, label) {
-    return el("label", { class: "choice" },
-      el("input", { type: "checkbox", name, checked: data.choices[name],
-        onchange: (ev) => setChoice({ [name]: ev.target.checked }) }), " ", label);
+    const reason = why(name);
+    return el("label", { class: "choice" + (reason ? " off" : "") },
+      el("input", { type: "checkbox", name, checked: data.choices[name], disabled: !!reason,
+        "data-unavailable": reason ? "1" : "0",
+        onchange: (ev) => setChoice({ [name]: ev.target.checked }) }), " ", label, reason);
   }
 
   async function setChoice(change) {
