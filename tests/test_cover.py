@@ -140,10 +140,10 @@ def run_mode(engine, detected, settings: Settings) -> dict[str, float]:  # type:
 
 def test_crowd_covers_small_faces_within_area_budget(engine, detected) -> None:  # type: ignore[no-untyped-def]
     r = run_mode(engine, detected, Settings(crowd=True))
-    assert r["small"] >= 0.90  # issue 6 target; measured 0.918
-    # Measured 3.33x the ground-truth face area (3.6x before issue 27; its
+    assert r["small"] >= 0.90  # issue 6 target; measured 0.917
+    # Measured 3.18x the ground-truth face area (3.6x before issue 27; its
     # target, 2x, is out of reach with this recall: see test_pipeline.py).
-    assert r["area"] <= 3.4
+    assert r["area"] <= 3.25
 
 
 def test_head_mode_covers_hair(engine, detected) -> None:  # type: ignore[no-untyped-def]
