@@ -5,7 +5,7 @@ Markdown tables (docs/benchmarks.md carries the latest ones, the README the head
 
     python -m bench.photos [--data ../shared/data] [--sets faces,masked,noperson]
                            [--no-deface] [--limit N] [--save per_file.json]
-                           [--precision fp32|int8]
+                           [--precision fp32|int8] [--verify off|fast|full]
     python -m bench.photos --megapixels 12      # time one 12 MP photo
 
 Sets: ``faces`` (../shared/data/faces, crowd photos, boxes.json), ``masked``
@@ -93,16 +93,22 @@ def load_set(data: Path, which: str, limit: int) -> list[Item]:
     return out
 
 
-def run_unseen(items: list[Item], src: Path, out: Path, precision: str | None = None) -> Run:
+def run_unseen(items: list[Item], src: Path, out: Path, precision: str | None = None,
+               verify: str | None = None) -> Run:
     from dataclasses import replace
 
     from unseen.pipeline import Anonymizer
     from unseen.settings import Settings
 
-    settings = Settings() if precision is None else replace(Settings(), precision=precision)
+    settings = Settings()
+    if precision is not None:
+        settings = replace(settings, precision=precision)
+    if verify is not None:
+        settings = replace(settings, verify=verify)
     engine = Anonymizer(settings)
     # Load every model before the clock runs (the adversary loads on first use).
-    engine.adversary.detect(np.zeros((64, 64, 3), np.uint8))
+    if settings.verify != "off":
+        engine.adversary.detect(np.zeros((64, 64, 3), np.uint8))
     engine.detect(np.zeros((64, 64, 3), np.uint8))
     run = Run(out)
     for it in items:
@@ -283,6 +289,8 @@ def main() -> None:
     ap.add_argument("--save", type=Path, help="write per-file numbers here (JSON)")
     ap.add_argument("--precision", choices=["fp32", "int8"],
                     help="of the redaction models (default: unseen's default)")
+    ap.add_argument("--verify", choices=["off", "fast", "full"],
+                    help="unseen's verification (default: unseen's default, fast)")
     a = ap.parse_args()
     if not (a.data / "faces" / "boxes.json").is_file():
         raise SystemExit(f"no test data at {a.data}")
@@ -303,8 +311,9 @@ def main() -> None:
             for i, it in enumerate(items):
                 it.name = f"{i:04d}.png"
                 Image.fromarray(it.pixels).save(src / it.name)
-            tool = f"unseen ({a.precision or 'default'})"
-            runs = {tool: run_unseen(items, src, out_u, a.precision)}
+            label = ", ".join(x for x in (a.precision, a.verify and f"--verify {a.verify}") if x)
+            tool = f"unseen ({label or 'default'})"
+            runs = {tool: run_unseen(items, src, out_u, a.precision, a.verify)}
             if not a.no_deface:
                 d_run = run_deface(items, src, out_d)
                 if d_run is not None:

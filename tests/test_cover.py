@@ -31,6 +31,28 @@ def test_head_and_body_grow_from_the_face() -> None:
     assert body[0] < 100 - 20 and body[2] > 120 + 20
 
 
+def test_face_cover_reaches_toward_the_union_of_its_boxes() -> None:
+    """Issue 27: a face seen by two models that disagree is covered by its mean
+    box grown toward their union, not by the whole union; a small group keeps
+    the union."""
+    from unseen.detect import confirm
+
+    def group_of(boxes: list[list[float]]) -> confirm.Groups:
+        d = Detections.from_boxes(boxes)
+        d = Detections(d.boxes, np.array([0.9, 0.4], np.float32), d.kinds,
+                       sources=np.array(["centerface", "retinaface"]))
+        return confirm.group(d)
+
+    g = group_of([[100, 100, 140, 150], [88, 96, 156, 168]])
+    assert len(g) == 1
+    cover, union, mean = g.covers[0], g.unions[0], g.boxes[0]
+    assert (cover[:2] >= union[:2]).all() and (cover[2:] <= union[2:]).all()
+    assert (cover[2:] - cover[:2] < union[2:] - union[:2]).all()
+    assert (cover[2:] - cover[:2] >= confirm.COVER_MEAN * (mean[2:] - mean[:2]) - 1e-3).all()
+    tiny = group_of([[10, 10, 18, 20], [8, 9, 20, 22]])
+    assert np.allclose(tiny.covers[0], tiny.unions[0])
+
+
 def test_area_kinds_are_boxes_without_margin() -> None:
     regions = Detections.concat([
         Detections.from_boxes([[10, 10, 30, 30]], "face"),
@@ -119,13 +141,16 @@ def run_mode(engine, detected, settings: Settings) -> dict[str, float]:  # type:
 
 def test_crowd_covers_small_faces_within_area_budget(engine, detected) -> None:  # type: ignore[no-untyped-def]
     r = run_mode(engine, detected, Settings(crowd=True))
-    assert r["small"] >= 0.90  # issue 6 target; measured 0.912
-    assert r["area"] <= 4.0  # measured 3.6x ground-truth face area
+    assert r["small"] >= 0.90  # issue 6 target; measured 0.917
+    # Measured 3.18x the ground-truth face area (3.6x before issue 27; its
+    # target, 2x, is out of reach with this recall: see test_pipeline.py).
+    assert r["area"] <= 3.25
 
 
 def test_head_mode_covers_hair(engine, detected) -> None:  # type: ignore[no-untyped-def]
     r = run_mode(engine, detected, Settings(cover="head", crowd=False))
-    # Detection alone (no verification, as measured here): 0.944. Since issue
+    # Detection alone (no verification, as measured here): 0.942 (0.944 before
+    # issue 27's tighter face covers, which the heads grow from). Since issue
     # 14 the first pass leaves weak candidates to verification, whose repairs
     # get the same head cover (unseen.deliver, ``widen``); before, 0.971 here.
     assert r["head"] >= 0.935

@@ -47,10 +47,13 @@ def test_recall_by_face_height(faces_run) -> None:  # type: ignore[no-untyped-de
 def test_area_changed_is_bounded(faces_run) -> None:  # type: ignore[no-untyped-def]
     _, area_ratio = faces_run
     print("area changed / ground-truth face area", area_ratio)
-    # 3.05x with faces only; crowd bands (on by default for photos with many
-    # small faces, issue 6) raise it to 3.6x and recall under 16 px from 0.84
-    # to 0.91 (bench/cover.py).
-    assert area_ratio <= 3.8
+    # Issue 27: 3.54x before, 3.18x since (a face's cover reaches 0.8 of the
+    # union of its detector boxes, not all of it; crowd candidates of 14-16 px
+    # need some evidence). Faces alone cost 2.06x; the crowd cover (on by
+    # default for photos with many small faces, issue 6) the rest, and with it
+    # recall under 10 px goes from 0.25 to 0.90. The target, 2x, is out of
+    # reach with recall held.
+    assert area_ratio <= 3.25
 
 
 def test_originals_are_byte_identical(engine, shared_data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

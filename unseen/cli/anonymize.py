@@ -198,8 +198,11 @@ def run(a: argparse.Namespace) -> int:
         err.print(_("warning: --redact {method} is weaker than fill; see docs/verification.md "
                     "before publishing").format(method=settings.redact), markup=False)
     if settings.verify == "off":
-        err.print(_("warning: verification is off: nothing checks that the outputs are free "
-                    "of faces and metadata"), markup=False)
+        # The first pass leaves the faces it is unsure of to verification
+        # (unseen.detect.confirm): without it they stay uncovered.
+        err.print(_("warning: verification is off: only faces the first pass is sure of are "
+                    "covered (it protects less, see docs/verification.md), and nothing checks the "
+                    "outputs for faces and metadata"), markup=False)
 
     def report_line(r: FileResult) -> None:
         if r.status == "failed" or (r.status == "unsafe" and r.error):
