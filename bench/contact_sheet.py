@@ -1,7 +1,7 @@
 """A contact sheet of the photos where unseen changes the most image per face:
 to look at by eye what the covers hide beyond the faces.
 
-    python bench/contact_sheet.py /tmp/sheet.png [--data ../shared/data]
+    python -m bench.contact_sheet /tmp/sheet.png [--data ../shared/data]
                                   [--sets faces,masked] [--count 20] [--limit N]
 
 Every photo of the sets (lossless PNG copies, default settings, verification
@@ -17,7 +17,6 @@ repository only.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from bench.photos import load_set
 
-from photos import load_set  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 TILE = 360
 CAPTION = 30

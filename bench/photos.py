@@ -12,7 +12,7 @@ Sets: ``faces`` (../shared/data/faces, crowd photos, boxes.json), ``masked``
 (../shared/data/masked-real: real masks, boxes.json + labels.json) and
 ``noperson`` (the photos listed in tests/data/no_person.json, which show no
 person at all). A face counts as protected when the central 60 % of its
-ground-truth box is at least 90 % changed in the output (tests/test_pipeline.py
+ground-truth box is at least 90 % changed in the output (tests/pipeline/test_photo.py
 uses the same). unseen runs with its defaults, verification (and its repairs)
 included, so what is scored is what would be delivered.
 """

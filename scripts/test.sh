@@ -8,7 +8,7 @@
 # exiftool (the independent metadata reader the tests use), ffmpeg and Debian's chromium
 # (the review UI's browser tests, driven by Playwright's Python API; no
 # browser is downloaded) with apt-get when they are missing and we are root.
-# Arguments go to pytest (e.g. `bash scripts/test.sh tests/test_video.py`).
+# Arguments go to pytest (e.g. `bash scripts/test.sh tests/pipeline/test_video.py`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -36,7 +36,7 @@ fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 # Every model ships with unseen or with one of its dependencies: one install.
 .venv/bin/pip install -q -c "$CONSTRAINTS" -e '.[test,ray,web]'
-# tests/test_bundle.py builds the PyInstaller bundle from this tree and runs it
+# tests/e2e/test_bundle.py builds the PyInstaller bundle from this tree and runs it
 # headless (2-3 minutes and 0.7 GB in the temporary folder); UNSEEN_BUNDLE=0
 # leaves it out.
 if [ "${UNSEEN_BUNDLE:-1}" != 0 ]; then

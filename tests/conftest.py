@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from tests.paths import SHARED_DATA
 
 # Job state (unseen.batch.jobdb.default_state_root) goes to the per-user state
 # folder; tests, and the CLI runs they start, keep theirs in a folder of their own.
@@ -39,25 +39,3 @@ def engine():  # type: ignore[no-untyped-def]
     from unseen.pipeline import Anonymizer
 
     return Anonymizer()
-
-
-def trimmed_clip(src: Path, dest: Path, frames: int, key_every: int | None = None) -> Path:
-    """The first ``frames`` frames of a real clip, re-encoded with no audio;
-    ``key_every``: a key frame every this many frames (so scrubbing seeks)."""
-    import av
-
-    from unseen.media.video import read_frames
-
-    with av.open(str(dest), "w") as c:
-        v = c.add_stream("libx264", rate=30)
-        if key_every:
-            v.options = {"g": str(key_every), "sc_threshold": "0"}
-        for i, vf in enumerate(read_frames(src, limit=frames)):
-            img = vf.rgb()
-            if i == 0:
-                v.width, v.height, v.pix_fmt = img.shape[1], img.shape[0], "yuv420p"
-            for p in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                c.mux(p)
-        for p in v.encode():
-            c.mux(p)
-    return dest

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import trimmed_clip
 from fastapi.testclient import TestClient
 
+from tests.clips import trimmed_clip
 from unseen.app import AppError, AppJob, Choices
 from unseen.media.image import read_photo
 from unseen.settings import Settings

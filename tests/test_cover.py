@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from evaluate import head_box, protected, torso_box
 from PIL import Image, ImageOps
 
+from bench.evaluate import head_box, protected, torso_box
 from unseen import cover
 from unseen.cover import cover_regions
 from unseen.detect import person

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_video import make_clip
 
 import unseen.deliver as deliver
+from tests.clips import make_clip
 from unseen.media.image import read_photo
 from unseen.pipeline import Anonymizer
 from unseen.pipeline.sound import sound_warnings

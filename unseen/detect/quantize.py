@@ -116,7 +116,7 @@ def build_int8(model: bytes, tensors: dict[str, list[float]], signed: bool = Fal
 def int8_model(name: str, model: bytes) -> bytes | None:
     """The int8 model of ``name`` for these fp32 bytes, from the cache or built
     (about 2 s); None when the shipped ranges do not fit these weights or this
-    onnxruntime (a new wheel: the caller runs fp32, tests/test_quantize.py fails)."""
+    onnxruntime (a new wheel: the caller runs fp32, tests/detect/test_quantize.py fails)."""
     import onnx
     import onnxruntime
 

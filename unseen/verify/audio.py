@@ -34,7 +34,7 @@ bang or a siren's edge can give) are not speech; any longer segment fails."""
 SPEAKER_MATCH = 0.72
 """Cosine similarity (Resemblyzer GE2E) at or above which the output's voice
 is the original speaker. Measured on ../shared/data/speech (181 LibriSpeech
-utterances, 127 speakers; `python bench/audio.py`): same speaker, different
+utterances, 127 speakers; `python -m bench.audio`): same speaker, different
 utterances 0.59-0.98 (median 0.87, 5th percentile 0.75); different speakers
 0.25-0.85 (median 0.54, 99th percentile 0.74); the equal error rate (1.8 %)
 is at 0.72. The judge compares each output with its own original (same words,

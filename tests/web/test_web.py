@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import trimmed_clip
+
+from tests.clips import trimmed_clip
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import trimmed_clip
+
+from tests.clips import trimmed_clip
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
 )
 
-from test_app import ADDED, FACES, GPS, false_positive  # noqa: E402
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _drag, _idle, _loaded  # noqa: E402
-
+from tests.e2e.test_web_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _drag, _idle, _loaded  # noqa: E402
+from tests.test_app import ADDED, FACES, GPS, false_positive  # noqa: E402
 from unseen.app import AppJob  # noqa: E402
 from unseen.media.image import read_photo  # noqa: E402
 from unseen.settings import Settings  # noqa: E402

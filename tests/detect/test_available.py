@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from unseen.detect import available, blazeface, person, shipped, speaker
 from unseen.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -127,8 +127,7 @@ def test_the_page_shows_the_choice_disabled_with_the_reason(tmp_path: Path,
     import time
 
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    from test_web_browser import CHROMIUM, CHROMIUM_ARGS
-
+    from tests.e2e.test_web_browser import CHROMIUM, CHROMIUM_ARGS
     from unseen.app import AppJob
     from unseen.web.server import make_app_server
 

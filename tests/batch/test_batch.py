@@ -169,7 +169,7 @@ def test_a_worker_that_dies_fails_only_its_own_file(
     """Every worker process that opens one clip is killed (as the kernel's OOM killer
     would): that clip fails alone with a readable line, the run goes on, every other
     file is written (including those in flight when the pool broke)."""
-    from conftest import trimmed_clip
+    from tests.clips import trimmed_clip
 
     src = tmp_path / "in"
     src.mkdir()

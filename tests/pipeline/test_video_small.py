@@ -13,8 +13,9 @@ from pathlib import Path
 
 import av
 import numpy as np
-from evaluate import video_against_photo
-from video import reencode
+
+from bench.evaluate import video_against_photo
+from bench.video import reencode
 
 
 def first_frames(src: Path, dest: Path, frames: int) -> Path:

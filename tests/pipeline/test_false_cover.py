@@ -11,12 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from evaluate import changed_share, protected
 from PIL import Image, ImageOps
 
+from bench.evaluate import changed_share, protected
+from tests.paths import NO_PERSON
 from unseen.media.image import read_photo
 
-LABELS = Path(__file__).parent / "data" / "no_person.json"
+LABELS = NO_PERSON
 
 NO_PERSON = [
     # purple flowers: RetinaFace alone (0.85) on a 481 px box, 3.2 % covered by a

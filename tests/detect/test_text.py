@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from evaluate import protected
 from PIL import Image, ImageOps
 
 import unseen.media.image  # noqa: F401  (registers the HEIF opener)
+from bench.evaluate import protected
+from tests.paths import NO_PERSON
 from unseen.detect.text import TextDetector, TextRegions, plate_reading
 
 pytest.importorskip("onnxruntime")
@@ -28,7 +29,7 @@ NO_TEXT = [  # labelled in tests/data/no_person.json: no text, no plate
     "metadata/exif-samples/jpg/Canon_PowerShot_S40.jpg",
     "metadata/exif-samples/jpg/gps/DSCN0010.jpg",
 ]
-LABELS = Path(__file__).parent / "data" / "no_person.json"
+LABELS = NO_PERSON
 
 
 def read(path: Path) -> np.ndarray:

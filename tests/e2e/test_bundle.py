@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ["astronaut.jpg", "crowd.png", "pan.mp4"]
 
 if not os.environ.get("UNSEEN_BUNDLE_TEST"):
