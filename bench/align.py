@@ -31,29 +31,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import av
 import numpy as np
 
 from bench.evaluate import video_against_photo
-from bench.video import reencode, upscale
+from bench.video import mosaic, upscale
 from unseen.pipeline import Anonymizer
 from unseen.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def mosaic(src: Path, dest: Path) -> Path:
-    """A 2x2 mosaic of ``src`` at its own size (mirrored copies, so that no two
-    quarters are the same picture)."""
-    def four(frame: av.VideoFrame) -> av.VideoFrame:
-        a = frame.to_ndarray(format="rgb24")
-        big = np.concatenate([np.concatenate([a, a[:, ::-1]], 1),
-                              np.concatenate([a[::-1], a[::-1, ::-1]], 1)], 0)
-        return av.VideoFrame.from_ndarray(np.ascontiguousarray(big), format="rgb24")
-
-    with av.open(str(src)) as inp:
-        w, h = inp.streams.video[0].width, inp.streams.video[0].height
-    return reencode(src, dest, 2 * w, 2 * h, four)
 
 
 def fmt_share(pair: list[int]) -> str:

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from unseen.detections import Detections
 from unseen.settings import Settings
@@ -84,17 +87,19 @@ def crowd_mask(faces: Detections, width: int, height: int) -> NDArray[np.uint8]:
         return mask
     c = (small.boxes[:, :2] + small.boxes[:, 2:]) / 2
     hs = np.maximum(small.heights, 2.0)
-    d = np.linalg.norm(c[:, None] - c[None], axis=2)
-    big = np.maximum(hs[:, None], hs[None])
-    similar = big / np.minimum(hs[:, None], hs[None]) <= CROWD_MAX_SIZE_RATIO
-    near = (d <= CROWD_LINK * big) & similar
-    np.fill_diagonal(near, False)
+    # Neighbours: pairs within CROWD_LINK times the larger height, of similar
+    # size (a k-d tree finds the candidates: a crowd has hundreds of faces).
+    i, j = cKDTree(c).query_pairs(CROWD_LINK * float(hs.max()), output_type="ndarray").T
+    big = np.maximum(hs[i], hs[j])
+    d = np.hypot(*(c[i] - c[j]).T)
+    near = (d <= CROWD_LINK * big) & (big / np.minimum(hs[i], hs[j]) <= CROWD_MAX_SIZE_RATIO)
+    i, j = i[near], j[near]
     # Only groups of CROWD_MIN_GROUP or more linked faces count as a crowd.
-    _, labels = _components(near)
+    _, labels = connected_components(
+        coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n)), directed=False)
     sizes = np.bincount(labels, minlength=n)
     in_crowd = sizes[labels] >= CROWD_MIN_GROUP
     f = 4  # fixed-point bits for sub-pixel drawing
-    i, j = np.nonzero(np.triu(near))
     keep = in_crowd[i] & in_crowd[j]
     i, j = i[keep], j[keep]
     if not len(i):
@@ -110,24 +115,6 @@ def crowd_mask(faces: Detections, width: int, height: int) -> NDArray[np.uint8]:
     return mask
 
 
-def _components(adjacency: NDArray[np.bool_]) -> tuple[int, NDArray[np.intp]]:
-    n = len(adjacency)
-    labels = np.full(n, -1, np.intp)
-    count = 0
-    for start in range(n):
-        if labels[start] >= 0:
-            continue
-        stack = [start]
-        labels[start] = count
-        while stack:
-            i = stack.pop()
-            for j in np.flatnonzero(adjacency[i] & (labels < 0)):
-                labels[j] = count
-                stack.append(int(j))
-        count += 1
-    return count, labels
-
-
 def mask_to_boxes(mask: NDArray[np.uint8], kind: str, cell: int = 4) -> Detections:
     """Cover a mask with boxes on a grid of ``cell`` pixels (never smaller): runs
     of cells per grid row, and a run continued by the same run in the next rows
@@ -140,20 +127,20 @@ def mask_to_boxes(mask: NDArray[np.uint8], kind: str, cell: int = 4) -> Detectio
     padded[:h, :w] = mask
     # Any set pixel per cell, in two reductions along contiguous axes (faster).
     grid = padded.reshape(gh, cell, gw * cell).max(axis=1).reshape(gh, gw, cell).max(axis=2) > 0
-    boxes = []
-    open_runs: dict[tuple[int, int], int] = {}  # (first, last cell) -> first row
-    for r in range(gh + 1):
-        runs = set()
-        if r < gh:
-            row = np.concatenate([[False], grid[r], [False]])
-            edges = np.flatnonzero(row[1:] != row[:-1])
-            runs = {(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)}
-        for run in [k for k in open_runs if k not in runs]:
-            a, b = run
-            top = open_runs.pop(run)
-            boxes.append((a * cell, top * cell, min(w, b * cell), min(h, r * cell)))
-        for run in runs:
-            open_runs.setdefault(run, r)
+    # Runs of set cells in each grid row, in row order: (row, first, end) cells.
+    edges = np.diff(np.pad(grid, ((0, 0), (1, 1))).astype(np.int8), axis=1)
+    rows, first = np.nonzero(edges == 1)
+    end = np.nonzero(edges == -1)[1]
+    # A run that continues the same run of the row above extends that box.
+    order = np.lexsort((rows, end, first))
+    r, a, b = rows[order], first[order], end[order]
+    starts = np.ones(len(r), bool)
+    starts[1:] = (a[1:] != a[:-1]) | (b[1:] != b[:-1]) | (r[1:] != r[:-1] + 1)
+    top = np.flatnonzero(starts)
+    bottom = np.append(top[1:], len(r)) - 1  # the last row of each box
+    boxes = np.stack([a[top] * cell, r[top] * cell, np.minimum(w, b[top] * cell),
+                      np.minimum(h, (r[bottom] + 1) * cell)], axis=1)
+    boxes = boxes[np.lexsort((boxes[:, 0], boxes[:, 1]))]
     return Detections.from_boxes(boxes, kind)
 
 

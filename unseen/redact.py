@@ -8,6 +8,7 @@ seen through by face recognition (threat model A6).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import cv2
@@ -122,15 +123,15 @@ def draw_region(mask: NDArray[np.uint8], r: Region, value: int | tuple[int, ...]
     """Paint a region into ``mask`` (or an image, with a colour ``value``);
     rounding always grows it, never shrinks it."""
     if r.shape == "box":
-        x1, y1 = int(np.floor(r.x1)), int(np.floor(r.y1))
-        x2, y2 = int(np.ceil(r.x2)), int(np.ceil(r.y2))
+        x1, y1 = math.floor(r.x1), math.floor(r.y1)
+        x2, y2 = math.ceil(r.x2), math.ceil(r.y2)
         cv2.rectangle(mask, (x1, y1), (x2 - 1, y2 - 1), value, thickness=-1)
     else:
         # cv2.ellipse takes integer centre and semi-axes: use fixed-point
         # coordinates (shift=4) and round the axes up.
         f = 16
         centre = (round((r.x1 + r.x2) / 2 * f), round((r.y1 + r.y2) / 2 * f))
-        axes = (int(np.ceil(r.width / 2 * f)) + f // 2, int(np.ceil(r.height / 2 * f)) + f // 2)
+        axes = (math.ceil(r.width / 2 * f) + f // 2, math.ceil(r.height / 2 * f) + f // 2)
         cv2.ellipse(mask, centre, axes, 0, 0, 360, value, thickness=-1, shift=4)
 
 
@@ -151,8 +152,8 @@ def apply_plan(
         return out
     rng = rng or np.random.default_rng()
     for r in plan.regions:
-        x1, y1 = max(0, int(np.floor(r.x1))), max(0, int(np.floor(r.y1)))
-        x2, y2 = min(w, int(np.ceil(r.x2))), min(h, int(np.ceil(r.y2)))
+        x1, y1 = max(0, math.floor(r.x1)), max(0, math.floor(r.y1))
+        x2, y2 = min(w, math.ceil(r.x2)), min(h, math.ceil(r.y2))
         if x2 <= x1 or y2 <= y1:
             continue
         local = np.zeros((y2 - y1, x2 - x1), np.uint8)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from unseen.detect.multiscale import MultiScaleDetector, Pass
 from unseen.detections import Detections
 from unseen.errors import CorruptMediaError, IncompleteRedactionError
 from unseen.i18n import N_
+from unseen.media.ahead import InOrder, read_ahead
 from unseen.media.atomic import TEMP_SUFFIX
 from unseen.media.audio import AudioStreamWriter
 from unseen.media.video import (
@@ -39,7 +41,6 @@ from unseen.media.video import (
     VideoWriter,
     display_timestamps,
     probe_video,
-    read_frames,
 )
 from unseen.memory import release
 from unseen.pipeline.regions import text_regions
@@ -230,15 +231,16 @@ class VideoPasses:
         nothing = Detections.empty()
         error = None
         try:
-            with VideoReader(source, fps=s.video_fps) as reader:
-                frames = iter(reader)
+            # Frames (and the thumbnails the cut detector compares) are
+            # decoded on a thread of their own while this one detects.
+            with VideoReader(source, fps=s.video_fps) as reader, \
+                    read_ahead(reader, _with_thumbnail) as frames:
                 while True:
                     with clock.time("pass 1: decode"):
                         item = next(frames, None)
                         if item is None:
                             break
-                        vf: VideoFrame = item
-                        small = vf.rgb(*CUT_THUMB)
+                        vf, small = item
                     if cuts.is_cut(small):
                         shot += 1
                         tracker.cut()
@@ -453,16 +455,23 @@ class VideoPasses:
             audio_out = (AudioStreamWriter(writer.container, sound.params, sound.samples)
                          if sound is not None else None)
 
-            def encode(index: int, pts: int, pixels: np.ndarray) -> None:
-                nonlocal written
-                if judge is not None:
-                    with clock.time("verify: judge frames"):
-                        judge.encoded(index, pixels)
+            # The encoder and muxer run on a thread of their own, in order,
+            # while this one covers the next frames.
+            later = InOrder(name="unseen-encode")
+
+            def write_frame(pts: int, pixels: np.ndarray) -> None:
                 with clock.time("pass 2: encode"):
                     writer.write(pixels, pts)
                 if audio_out is not None:  # the sound keeps up with the pictures
                     with clock.time("sound: encode"):
                         audio_out.write_until(float(pts * info.time_base))
+
+            def encode(index: int, pts: int, pixels: np.ndarray) -> None:
+                nonlocal written
+                if judge is not None:
+                    with clock.time("verify: judge frames"):
+                        judge.encoded(index, pixels)
+                later(write_frame, pts, pixels)
                 written += 1
                 if written % RELEASE_EVERY == 0:
                     release()  # freed frames back to the system: memory stays flat
@@ -470,47 +479,50 @@ class VideoPasses:
                     progress(VideoProgress("redact", written, timeline.frames))
 
             try:
-                frames = iter(reader)
-                while True:
-                    with clock.time("pass 2: decode"):
-                        item = next(frames, None)
-                        if item is None:
-                            break
-                        original = item.rgb() if isinstance(item, VideoFrame) else None
-                    if not isinstance(item, VideoFrame) or original is None:  # sound
-                        writer.write_audio(item)
-                        continue
-                    i = item.index
-                    if item.pts != timeline.pts[i]:
-                        raise IncompleteRedactionError(
-                            N_("the video decoded differently the second time; nothing was written")
-                        )
-                    if original.shape[:2] != (info.height, info.width):
-                        raise IncompleteRedactionError(
-                            N_("the frame size changes inside the video; this is not supported")
-                        )
-                    with clock.time("pass 2: cover"):
-                        regions = self.regions(timeline, repairs, i, info.width, info.height)
-                        pixels = self.redact(original, regions, repairs.fill.get(i))
-                    if judge is not None and judge.wants(i):
-                        with clock.time("verify: judge frames"):
-                            while len(found := judge.judge(i, original, pixels, regions)):
-                                self._cover_around(timeline, repairs, i,
-                                                   found.grown(REPAIR_GROWTH), window, held,
-                                                   info.width, info.height)
-                                regions = self.regions(timeline, repairs, i, info.width,
-                                                       info.height)
-                                pixels = self.redact(original, regions, repairs.fill.get(i))
-                    held.append((i, out_pts[i], pixels))
-                    while len(held) > window:
-                        encode(*held.popleft())
+                with read_ahead(reader, _with_rgb) as frames:
+                    while True:
+                        with clock.time("pass 2: decode"):
+                            got = next(frames, None)
+                            if got is None:
+                                break
+                            item, original = got
+                        if not isinstance(item, VideoFrame) or original is None:  # sound
+                            later(writer.write_audio, item)
+                            continue
+                        i = item.index
+                        if item.pts != timeline.pts[i]:
+                            raise IncompleteRedactionError(
+                                N_("the video decoded differently the second time; "
+                                   "nothing was written")
+                            )
+                        if original.shape[:2] != (info.height, info.width):
+                            raise IncompleteRedactionError(
+                                N_("the frame size changes inside the video; this is not supported")
+                            )
+                        with clock.time("pass 2: cover"):
+                            regions = self.regions(timeline, repairs, i, info.width, info.height)
+                            pixels = self.redact(original, regions, repairs.fill.get(i))
+                        if judge is not None and judge.wants(i):
+                            with clock.time("verify: judge frames"):
+                                while len(found := judge.judge(i, original, pixels, regions)):
+                                    self._cover_around(timeline, repairs, i,
+                                                       found.grown(REPAIR_GROWTH), window, held,
+                                                       info.width, info.height)
+                                    regions = self.regions(timeline, repairs, i, info.width,
+                                                           info.height)
+                                    pixels = self.redact(original, regions, repairs.fill.get(i))
+                        held.append((i, out_pts[i], pixels))
+                        while len(held) > window:
+                            encode(*held.popleft())
                 while held:
                     encode(*held.popleft())
+                later.close()
                 with clock.time("pass 2: encode"):
                     if audio_out is not None:
                         audio_out.close()
                     writer.close()
             except BaseException:
+                later.abort()
                 writer.abort()
                 raise
             if written != timeline.frames:
@@ -541,15 +553,19 @@ class VideoPasses:
                   judge: VideoJudge) -> Verdict:
         """Decode the written file and show it to ``judge`` frame by frame, with
         what each frame should have covered; the judge's verdict."""
-        for fb in read_frames(staged):
-            if not judge.read_back(fb.index, fb.pts, fb.time_base):
-                break
-            if not judge.looks_at(fb.index):
-                continue
-            pixels = fb.rgb()
-            h, w = pixels.shape[:2]
-            covered = self.regions(timeline, repairs, fb.index, w, h) if judge.fills else None
-            judge.check_written(fb.index, pixels, covered)
+        def pixels_to_check(fb: VideoFrame) -> tuple[VideoFrame, np.ndarray | None]:
+            return fb, fb.rgb() if judge.looks_at(fb.index) else None
+
+        with VideoReader(staged) as reader, read_ahead(reader, pixels_to_check) as frames:
+            for fb, pixels in frames:
+                if not judge.read_back(fb.index, fb.pts, fb.time_base):
+                    break
+                if pixels is None:
+                    continue
+                h, w = pixels.shape[:2]
+                covered = (self.regions(timeline, repairs, fb.index, w, h) if judge.fills
+                           else None)
+                judge.check_written(fb.index, pixels, covered)
         return judge.finish(staged)
 
 
@@ -573,6 +589,15 @@ def first_boxes(timeline: FaceTimeline) -> Detections:
     for kind, tracks in timeline.area_tracks.items():
         firsts += [Detections.from_boxes(t.boxes[:1], kind) for t in tracks]
     return Detections.concat(firsts) if firsts else Detections.empty()
+
+
+def _with_thumbnail(vf: VideoFrame) -> tuple[VideoFrame, np.ndarray]:
+    return vf, vf.rgb(*CUT_THUMB)
+
+
+def _with_rgb(item: VideoFrame | Any) -> tuple[VideoFrame | Any, np.ndarray | None]:
+    """A frame and its RGB pixels; a sound packet as it is."""
+    return item, item.rgb() if isinstance(item, VideoFrame) else None
 
 
 def output_path(dest: Path) -> Path:
