@@ -208,7 +208,7 @@ def test_app_flow_add_choose_process_review_save_report(
         if p.is_file():
             blob = p.read_bytes()
             assert not any(n in blob for n in needles), p
-    assert all(p.name in ("jobs.sqlite", "secret", "lock") for p in leftovers), leftovers
+    assert all(p.name in ("jobs.sqlite", "secret", "lock", "owner") for p in leftovers), leftovers
 
 
 def test_dropped_files_are_private_and_deleted_with_the_job(

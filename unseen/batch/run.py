@@ -111,7 +111,13 @@ def run_batch(
     tracebacks of unexpected errors to stderr.
     """
     from unseen.batch.engines import make_engine
-    from unseen.batch.jobdb import JobDatabase, find_state, open_state, settings_key
+    from unseen.batch.jobdb import (
+        JobDatabase,
+        find_state,
+        open_state,
+        remove_state,
+        settings_key,
+    )
 
     start = time.perf_counter()
     if state is not None and inside(state, output):
@@ -121,9 +127,8 @@ def run_batch(
     check_writable(output)
     folder = open_state(output, state, secret)
     results: list[FileResult] = []
-    keep = True
-    try:
-        with _exclusive(folder):
+    with _exclusive(folder):  # another run holds it: refused, and nothing is removed
+        try:
             legacy = _remove_legacy_state(output)
             _remove_stale_temporaries(output, jobs)
             db = JobDatabase(folder, output)
@@ -136,20 +141,16 @@ def run_batch(
                            make_engine, settings_key(settings))
             finally:
                 db.close()
-            unfinished = run.interrupted or any(r.status in ("failed", "unsafe")
-                                                 for r in results)
-            keep = resume or unfinished
-    except BaseException:
-        # A run that stopped on an error keeps a state it found; one it made for
-        # nothing goes.
-        if existed is None and not results:
-            keep = False
-        raise
-    finally:
+        except BaseException:
+            # A run that stopped on an error keeps a state it found, or one it has
+            # recorded files in; one it made for nothing goes.
+            if existed is None and not results:
+                remove_state(folder)
+            raise
+        unfinished = run.interrupted or any(r.status in ("failed", "unsafe") for r in results)
+        keep = resume or unfinished
         if not keep:
-            from unseen.batch.jobdb import remove_state
-
-            remove_state(folder)
+            remove_state(folder)  # still locked: no other run is starting on it
     run.seconds = time.perf_counter() - start
     run.removed_legacy_state = legacy
     run.state_kept = folder if keep else None
