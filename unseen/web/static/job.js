@@ -225,7 +225,9 @@ async function jobView(vt) {
     } finally { setBusy(-1); }
     if (vt !== viewToken) return;
     // Parsed, never run: the report holds no script, and the page's policy allows none.
-    const parsed = new DOMParser().parseFromString(html, "text/html");
+    // Its own <style> stays out (the policy allows no inline style, even in a parsed
+    // copy): the page's style.css has the same rules for .report.
+    const parsed = new DOMParser().parseFromString(html.replace(/<style[^>]*>[\s\S]*?<\/style>/gi, ""), "text/html");
     const blob = new Blob([html], { type: "text/html" });
     const link = el("a", { id: "downloadreport", download: "unseen-report.html" }, t("Download the report"));
     link.href = URL.createObjectURL(blob);
