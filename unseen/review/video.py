@@ -36,6 +36,10 @@ SAME_FACE_IOU = 0.3
 STITCH_REACH = 1.0
 """A piece that starts within this many face sizes of where another ended (more for
 a longer gap) continues it."""
+STITCH_SECONDS = 0.3
+"""...if it starts at most this long after the other ended. A longer gap is left
+apart: a dark cut that the shot detector misses (stage to audience) would otherwise
+join two people, and deleting one would uncover the other. Apart, both stay covered."""
 Box = tuple[float, float, float, float]
 FrameRegions = list[dict[str, Any]]
 """One frame's regions, as the page draws them: ``{"track", "box", "source"
@@ -191,7 +195,7 @@ class VideoReview:
     def people(self) -> tuple[Person, ...]:
         """Pass 1's tracks joined into people: pieces that follow one face at the same
         time (their boxes overlap), and pieces that continue one another (one ends,
-        the next starts near it within the gap the tracker fills), in the same shot.
+        the next starts near it within `stitch_gap` frames), in the same shot.
         Each piece continues at most one other, the nearest."""
         tracks = sorted(self.tracks, key=lambda t: (t.frames[0], t.id))
         parent = {t.id: t.id for t in tracks}
@@ -217,7 +221,7 @@ class VideoReview:
         starts = [t.frames[0] for t in tracks]
         for a in tracks:
             lo = bisect.bisect_right(starts, a.frames[-1])
-            hi = bisect.bisect_right(starts, a.frames[-1] + self.max_gap)
+            hi = bisect.bisect_right(starts, a.frames[-1] + self.stitch_gap)
             for b in tracks[lo:hi]:
                 gap = b.frames[0] - a.frames[-1]
                 if a.shot != b.shot:
@@ -238,6 +242,11 @@ class VideoReview:
         return tuple(Person(min(t.id for t in g), tuple(sorted(t.id for t in g)),
                             max(t.score for t in g) >= CLEAR_SCORE)
                      for g in groups.values())
+
+    @property
+    def stitch_gap(self) -> int:
+        """The longest gap, in frames, across which one piece continues another."""
+        return max(1, min(self.max_gap, round(STITCH_SECONDS * self.fps)))
 
     @cached_property
     def person_of(self) -> dict[int, int]:
