@@ -18,6 +18,7 @@ import sys
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -474,17 +475,30 @@ def test_a_disk_that_will_not_take_the_file_is_one_line(shared_data: Path,
     Image.fromarray(noise).save(src / "noise.jpg", quality=98)
     trimmed_clip(shared_data / CLIP, src / "clip.mp4", 30)
 
-    def limited() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
+    def limited(size: int) -> Any:
+        def limit() -> None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+        return limit
 
+    # 400 kB: the photo (about 1 MB) cannot be written, the clip (about 57 kB) is.
     p = run(src, "-o", tmp_path / "safe", "-j", "1", "--verify", "off",
-            preexec_fn=limited)
+            preexec_fn=limited(400_000))
     assert p.returncode == 2, p.stderr
     failed = [ln for ln in lines(p.stderr) if "cannot write" in ln]
     assert failed == [f"unseen: {src}/noise.jpg: cannot write noise.jpg: File too large"], \
         p.stderr
     assert "unexpected" not in p.stderr and "Traceback" not in p.stderr
+    assert files(tmp_path / "safe") == ["clip.mp4"]
+    # 40 kB: the clip cannot be written either (the job state, about 25 kB, still can).
+    p = run(src / "clip.mp4", "-o", tmp_path / "safe-video", "-j", "1", "--verify", "off",
+            preexec_fn=limited(40_000))
+    assert p.returncode == 2, p.stderr
+    failed = [ln for ln in lines(p.stderr) if "cannot write" in ln]
+    assert failed == [f"unseen: {src}/clip.mp4: cannot write clip.mp4: File too large"], \
+        p.stderr
+    assert "unexpected" not in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "safe-video").exists() or files(tmp_path / "safe-video") == []
 
 
 def test_the_first_ctrl_c_is_acknowledged_and_a_finished_run_is_not_stopped_early(

@@ -243,7 +243,8 @@ def test_app_report_errors_progress_and_traces_in_the_browser(
     # Every violation of the page's own Content-Security-Policy, as the page sees it.
     context.add_init_script("window.__csp = []; document.addEventListener("
                             "'securitypolicyviolation', (e) => window.__csp.push("
-                            "e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile + ':' + e.lineNumber + ' ' + e.sample))")
+                            "e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile"
+                            " + ':' + e.lineNumber + ' ' + e.sample))")
     page = context.new_page()
     errors: list[str] = []
     console: list[str] = []
