@@ -7,7 +7,9 @@ job left nothing on disk that names or hashes an original."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from tests.clips import trimmed_clip
 from unseen.app import AppError, AppJob, Choices
@@ -385,3 +388,82 @@ def test_two_workers_move_each_videos_bar_and_warnings_reach_the_page(
     assert any(0 < p < 1 for p in seen), seen
     speech = next(f for f in snap["files"] if f["name"] == "card/speech.mp4")
     assert any("voices can identify people" in w for w in speech["warnings"]), speech
+
+
+_SAVE_SCRIPT = r'''
+import json, sys
+from pathlib import Path
+from unseen.app import AppError, AppJob
+from unseen.i18n import set_language, translate
+from unseen.settings import Settings
+
+tmp, lang = Path(sys.argv[1]), sys.argv[2]
+job = AppJob(root=tmp / "app", base=Settings(verify="off"), workers=1)
+said = {}
+try:
+    assert job.add_paths([str(tmp / "card")]) == []
+    job.process()
+    for name in ("ro", "full/safe", "ro/new/deeper"):
+        try:
+            job.save(tmp / "mnt" / name)
+            said[name] = "saved"
+        except AppError as exc:
+            set_language(lang)
+            said[name] = translate(str(exc))
+    said["left"] = sorted(p.name for p in (tmp / "mnt").rglob("*"))
+    said["ok"] = job.save(tmp / "out")["files"]
+finally:
+    job.close()
+print(json.dumps(said))
+'''
+
+
+def _unshare_works() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare (user and mount namespaces)")
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_a_save_into_a_read_only_or_full_folder_is_one_line_and_keeps_the_job(
+    tmp_path: Path, shared_data: Path, lang: str
+) -> None:
+    """Issue 28, case 7, in the app: saving into a read-only file system (a real one:
+    root ignores chmod) or a disk without room for the safe files is refused in one line
+    before any file is copied, in the page's language; nothing is left there, the job is
+    kept, and a save elsewhere then works."""
+    card, mnt = tmp_path / "card", tmp_path / "mnt"
+    card.mkdir()
+    mnt.mkdir()
+    shutil.copyfile(shared_data / FACES, card / "group.jpg")
+    shutil.copyfile(shared_data / GPS, card / "gps.jpg")
+    noise = np.random.default_rng(0).integers(0, 255, (1200, 1200, 3), np.uint8)
+    Image.fromarray(noise).save(card / "noise.png")  # about 4 MB: more than the room left
+    script = tmp_path / "save.py"
+    script.write_text(_SAVE_SCRIPT)
+    setup = (f"mkdir -p '{mnt}/ro' '{mnt}/full'\n"
+             f"mount -t tmpfs -o ro,size=4m tmpfs '{mnt}/ro'\n"
+             f"mount -t tmpfs -o size=24m tmpfs '{mnt}/full'\n"
+             f"head -c 6500000 /dev/zero > '{mnt}/full/filler'\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+           "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    p = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-ec",
+                        f"{setup}exec '{sys.executable}' '{script}' '{tmp_path}' {lang}"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr
+    said = json.loads(p.stdout.splitlines()[-1])
+    if lang == "en":
+        assert said["ro"] == (f"{mnt}/ro: cannot write into the output folder: "
+                              "Read-only file system"), said
+        assert said["ro/new/deeper"].startswith(f"{mnt}/ro/new/deeper: cannot write"), said
+        assert re.fullmatch(rf"{mnt}/full/safe: not enough free space to save: 1\d MB free, about "
+                            r"\d\d MB needed", said["full/safe"]), said
+    else:
+        assert said["ro"] == f"{mnt}/ro：无法写入输出文件夹：只读文件系统", said
+        assert said["full/safe"].startswith(f"{mnt}/full/safe：空间不足，无法保存"), said
+        words = said["full/safe"].replace(f"{mnt}/full/safe", "")
+        assert not re.search(r"[A-Za-z]{4,}", words), said
+    assert said["left"] == ["filler", "full", "ro"], said  # nothing copied, no folder made
+    assert sorted(said["ok"]) == ["card/gps.jpg", "card/group.jpg", "card/noise.png"], said

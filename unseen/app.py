@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from unseen.batch import Job, exclusive_lock
 from unseen.batch.plan import inside, walk_inputs
-from unseen.errors import UnseenError
+from unseen.batch.run import MIN_FREE_BYTES, check_writable
+from unseen.errors import OutputError, UnseenError
 from unseen.i18n import N_
 from unseen.media import MEDIA_SUFFIXES, media_kind
 from unseen.media.atomic import atomic_output
@@ -48,6 +49,17 @@ _NAME_OK = re.compile(r"[^\w .()+,=@-]", re.UNICODE)
 
 class AppError(UnseenError):
     """Something a person asked the app for that it cannot do (one line, shown in the page)."""
+
+
+def _missing_parents(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, outermost first (what a
+    failed save removes again)."""
+    missing: list[Path] = []
+    for p in [folder, *folder.parents]:
+        if os.path.lexists(p):
+            break
+        missing.append(p)
+    return missing[::-1]
 
 
 def app_root() -> Path:
@@ -493,16 +505,48 @@ class AppJob:
             ready, left = self._safe_outputs()
             if not ready:
                 raise AppError(N_("no safe file to save yet: process the files first"))
-            out.mkdir(parents=True, exist_ok=True)
+            made = _missing_parents(out)
             written: list[str] = []
-            for rel in ready:
-                dest = out / rel
-                if not Path(os.path.realpath(dest)).is_relative_to(real):
-                    left.append((rel, "its name would leave the folder"))
-                    continue
-                with atomic_output(dest) as tmp:
-                    shutil.copyfile(self.staged / rel, tmp)
-                written.append(rel)
+            try:
+                # Before a file is copied: the folder can be written and has room for all.
+                try:
+                    check_writable(out)
+                except OutputError as exc:
+                    raise AppError(str(exc)) from exc
+                need = sum((self.staged / rel).stat().st_size for rel in ready)
+                free = shutil.disk_usage(out).free
+                if need + MIN_FREE_BYTES > free:
+                    raise AppError(N_("{folder}: not enough free space to save: {free} MB free, "
+                                      "about {need} MB needed").format(
+                        folder=shown(str(out)), free=f"{free / 1e6:.0f}",
+                        need=f"{(need + MIN_FREE_BYTES) / 1e6:.0f}"))
+                for rel in ready:
+                    dest = out / rel
+                    if not Path(os.path.realpath(dest)).is_relative_to(real):
+                        left.append((rel, "its name would leave the folder"))
+                        continue
+                    with atomic_output(dest) as tmp:
+                        shutil.copyfile(self.staged / rel, tmp)
+                    written.append(rel)
+            except (OSError, AppError) as exc:
+                # Nothing half saved: what this save wrote goes, the job stays as it was,
+                # and the same save can be tried again (elsewhere, or after making room).
+                for rel in written:
+                    with contextlib.suppress(OSError):
+                        (out / rel).unlink()
+                for folder in sorted({*(out / rel for rel in written)}, reverse=True):
+                    for parent in folder.parents:
+                        if parent == out or not inside(parent, out):
+                            break
+                        with contextlib.suppress(OSError):
+                            parent.rmdir()
+                for folder in reversed(made):
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                if isinstance(exc, AppError):
+                    raise
+                raise AppError(N_("{folder}: cannot save into this folder: {reason}").format(
+                    folder=shown(str(out)), reason=exc.strerror or exc)) from exc
             self.saved = {"folder": str(out), "files": written,
                           "not_saved": [{"name": n, "why": w} for n, w in left]}
             saved = self.saved
