@@ -240,6 +240,13 @@ LIBRARY_MESSAGES = (
     N_("Not yet implemented in FFmpeg, patches welcome"),
     N_("Bug detected, please report the issue"),
     N_("Unknown error occurred"),
+    # SQLite's (the job state's database)
+    N_("disk I/O error"),
+    N_("database or disk is full"),
+    N_("database is locked"),
+    N_("file is not a database"),
+    N_("unable to open database file"),
+    N_("attempt to write a readonly database"),
     # the system's (strerror)
     N_("No space left on device"),
     N_("Read-only file system"),

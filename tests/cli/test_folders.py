@@ -559,3 +559,25 @@ def test_the_documented_250_megapixel_limit_holds(tmp_path: Path) -> None:
             if ln.count(": ") >= 2 and ".png" in ln}
     assert said[f"{src}/p225.png"].startswith("truncated or damaged image data"), said
     assert said[f"{src}/p300.png"] == "is 20000x15000 pixels (300 MP), above the 250 MP limit"
+
+
+def test_a_state_folder_that_cannot_grow_is_one_line_in_chinese(shared_data: Path,
+                                                                tmp_path: Path) -> None:
+    """The job state's own disk will not take its database (a 20 kB file size limit):
+    one line naming the database and SQLite's reason, in Chinese from end to end,
+    exit 1, no traceback."""
+    src = tmp_path / "card"
+    src.mkdir()
+    shutil.copy(shared_data / PHOTO, src / "a.jpg")
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    p = run(src, "-o", tmp_path / "safe", "-j", "1", "--verify", "off", lang="zh_Hans",
+            preexec_fn=limited)
+    assert p.returncode == 1, p.stderr
+    said = lines(p.stderr)
+    assert len(said) == 1 and said[0].endswith("jobs.sqlite：任务数据库无法读取（磁盘读写错误）"), \
+        p.stderr
+    assert "Traceback" not in p.stderr
