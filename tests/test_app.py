@@ -7,7 +7,9 @@ job left nothing on disk that names or hashes an original."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from tests.clips import trimmed_clip
 from unseen.app import AppError, AppJob, Choices
@@ -208,7 +211,7 @@ def test_app_flow_add_choose_process_review_save_report(
         if p.is_file():
             blob = p.read_bytes()
             assert not any(n in blob for n in needles), p
-    assert all(p.name in ("jobs.sqlite", "secret", "lock") for p in leftovers), leftovers
+    assert all(p.name in ("jobs.sqlite", "secret", "lock", "owner") for p in leftovers), leftovers
 
 
 def test_dropped_files_are_private_and_deleted_with_the_job(
@@ -281,3 +284,186 @@ def test_unseen_alone_opens_the_app_and_prints_its_address(tmp_path: Path) -> No
     assert proc.returncode == 0, err  # SIGTERM ends the app like Ctrl-C
     # The state folder holds the app's job folder, never inside anything else.
     assert (tmp_path / "unseen" / "app" / "job").is_dir()
+
+
+def test_odd_folders_in_the_app_and_saving_beside_the_inputs(
+    tmp_path: Path, shared_data: Path, engines: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 28 in the app: a folder with names that are not UTF-8, a FIFO and a link to
+    a device is added (one line for each entry not added; later adds still work, the
+    page's JSON never breaks); a save into a folder files were added from, or below it,
+    is refused; Forget removes the job and every job state the command line left."""
+    from unseen.batch import plan_jobs, run_batch
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    card = tmp_path / "card"
+    card.mkdir()
+    data = (shared_data / FACES).read_bytes()
+    (card / "good.jpg").write_bytes(data)
+    for raw in (os.fsencode(card) + b"/caf\xe9.jpg",
+                os.fsencode(card) + b"/" + "抗议现场.jpg".encode("gbk")):
+        with open(raw, "wb") as f:
+            f.write(data)
+    os.mkfifo(card / "pipe.jpg")
+    (card / "rand.mp4").symlink_to("/dev/urandom")
+    job = AppJob(root=tmp_path / "xdg" / "unseen" / "app", base=Settings(verify="off"),
+                 workers=1)
+    client = TestClient(create_job_app(job, TOKEN, engines), base_url="http://127.0.0.1:8124",
+                        headers={TOKEN_HEADER: TOKEN})
+    try:
+        r = client.post("/api/job/add", json={"paths": [str(card)]})
+        assert r.status_code == 200, r.text
+        data_ = r.json()
+        assert sorted(f["name"] for f in data_["files"]) == [
+            "card/\\xbf\\xb9\\xd2\\xe9\\xcf\\xd6\\xb3\\xa1.jpg", "card/caf\\xe9.jpg",
+            "card/good.jpg"]
+        assert sorted(data_["problems"]) == [
+            "card/pipe.jpg: not added: a named pipe (FIFO), not a file: not read",
+            "card/rand.mp4: not added: a device, not a file: not read"]
+        extra = tmp_path / "phone" / "more.jpg"
+        extra.parent.mkdir()
+        shutil.copyfile(shared_data / GPS, extra)
+        r = client.post("/api/job/add", json={"paths": [str(extra)]})
+        assert r.status_code == 200 and len(r.json()["files"]) == 4, r.text
+        # A photo can be reviewed under its escaped name.
+        assert client.get("/api/photo", params={"path": "card/caf\\xe9.jpg"}).status_code == 200
+        assert client.post("/api/job/process").status_code == 200
+        done = _wait(client)
+        assert done["counts"] == {"written": 4}, done
+        # Saving next to the originals is refused, by the folder they came from.
+        for bad in (card / "safe", card, tmp_path / "more-safe" / ".." / "card" / "x"):
+            r = client.post("/api/job/save", json={"folder": str(bad)})
+            assert r.status_code == 400, (bad, r.text)
+        r = client.post("/api/job/save", json={"folder": str(card / "safe")})
+        assert "is inside" in r.json()["error"] and str(card) in r.json()["error"]
+        assert not (card / "safe").exists()
+        assert client.post("/api/job/save", json={"folder": str(tmp_path / "out")}
+                           ).status_code == 200
+        saved = sorted(p.name for p in (tmp_path / "out").rglob("*") if p.is_file())
+        assert len(saved) == 4 and "more.jpg" in saved and "good.jpg" in saved, saved
+        # A job state the command line left (a run that failed a file) and the app's own:
+        # Forget removes them.
+        bad = tmp_path / "broken"
+        bad.mkdir()
+        (bad / "b.jpg").write_bytes(b"\xff\xd8\xff\xdb" + b"\x00" * 200)
+        run = run_batch(plan_jobs([bad], tmp_path / "cli-out"), Settings(verify="off"),
+                        tmp_path / "cli-out")
+        assert run.state_kept is not None and run.state_kept.is_dir()
+        r = client.post("/api/job/forget")
+        assert r.status_code == 200 and r.json()["forgotten"] == 2, r.text
+        assert not run.state_kept.exists()
+    finally:
+        client.close()
+        job.close()
+
+
+@pytest.mark.slow
+def test_two_workers_move_each_videos_bar_and_warnings_reach_the_page(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """With two worker processes a video's progress still reaches the page while it is
+    processed (not only when it is done); a kept sound track's warning is in the file's
+    row."""
+    from tests.clips import make_clip
+
+    card = tmp_path / "card"
+    card.mkdir()
+    trimmed_clip(shared_data / CLIP, card / "a.mp4", 60)
+    trimmed_clip(shared_data / CLIP, card / "b.mp4", 45)
+    make_clip(card / "speech.mp4", list(range(0, 1000, 33)), audio=True)
+    job = AppJob(root=tmp_path / "app", base=Settings(verify="off"), workers=2)
+    try:
+        assert job.add_paths([str(card)]) == []
+        job.set_choices(Choices(audio="keep"))
+        seen: list[float] = []
+
+        def changed() -> None:
+            seen.extend(f.progress for f in job.files if f.state == "working")
+
+        job.process(changed)
+        snap = job.snapshot()
+    finally:
+        job.close()
+    assert snap["counts"] == {"written": 3}, snap
+    assert any(0 < p < 1 for p in seen), seen
+    speech = next(f for f in snap["files"] if f["name"] == "card/speech.mp4")
+    assert any("voices can identify people" in w for w in speech["warnings"]), speech
+
+
+_SAVE_SCRIPT = r'''
+import json, sys
+from pathlib import Path
+from unseen.app import AppError, AppJob
+from unseen.i18n import set_language, translate
+from unseen.settings import Settings
+
+tmp, lang = Path(sys.argv[1]), sys.argv[2]
+job = AppJob(root=tmp / "app", base=Settings(verify="off"), workers=1)
+said = {}
+try:
+    assert job.add_paths([str(tmp / "card")]) == []
+    job.process()
+    for name in ("ro", "full/safe", "ro/new/deeper"):
+        try:
+            job.save(tmp / "mnt" / name)
+            said[name] = "saved"
+        except AppError as exc:
+            set_language(lang)
+            said[name] = translate(str(exc))
+    said["left"] = sorted(p.name for p in (tmp / "mnt").rglob("*"))
+    said["ok"] = job.save(tmp / "out")["files"]
+finally:
+    job.close()
+print(json.dumps(said))
+'''
+
+
+def _unshare_works() -> bool:
+    if not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "true"],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_works(), reason="needs unshare (user and mount namespaces)")
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_a_save_into_a_read_only_or_full_folder_is_one_line_and_keeps_the_job(
+    tmp_path: Path, shared_data: Path, lang: str
+) -> None:
+    """Issue 28, case 7, in the app: saving into a read-only file system (a real one:
+    root ignores chmod) or a disk without room for the safe files is refused in one line
+    before any file is copied, in the page's language; nothing is left there, the job is
+    kept, and a save elsewhere then works."""
+    card, mnt = tmp_path / "card", tmp_path / "mnt"
+    card.mkdir()
+    mnt.mkdir()
+    shutil.copyfile(shared_data / FACES, card / "group.jpg")
+    shutil.copyfile(shared_data / GPS, card / "gps.jpg")
+    noise = np.random.default_rng(0).integers(0, 255, (1200, 1200, 3), np.uint8)
+    Image.fromarray(noise).save(card / "noise.png")  # about 4 MB: more than the room left
+    script = tmp_path / "save.py"
+    script.write_text(_SAVE_SCRIPT)
+    setup = (f"mkdir -p '{mnt}/ro' '{mnt}/full'\n"
+             f"mount -t tmpfs -o ro,size=4m tmpfs '{mnt}/ro'\n"
+             f"mount -t tmpfs -o size=24m tmpfs '{mnt}/full'\n"
+             f"head -c 6500000 /dev/zero > '{mnt}/full/filler'\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+           "XDG_STATE_HOME": str(tmp_path / "xdg")}
+    p = subprocess.run(["unshare", "--user", "--map-root-user", "--mount", "sh", "-ec",
+                        f"{setup}exec '{sys.executable}' '{script}' '{tmp_path}' {lang}"],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert p.returncode == 0, p.stderr
+    said = json.loads(p.stdout.splitlines()[-1])
+    if lang == "en":
+        assert said["ro"] == (f"{mnt}/ro: cannot write into the output folder: "
+                              "Read-only file system"), said
+        assert said["ro/new/deeper"].startswith(f"{mnt}/ro/new/deeper: cannot write"), said
+        assert re.fullmatch(rf"{mnt}/full/safe: not enough free space to save: 1\d MB free, about "
+                            r"\d\d MB needed", said["full/safe"]), said
+    else:
+        assert said["ro"] == f"{mnt}/ro：无法写入输出文件夹：只读文件系统", said
+        assert said["full/safe"].startswith(f"{mnt}/full/safe：空间不足，无法保存"), said
+        words = said["full/safe"].replace(f"{mnt}/full/safe", "")
+        assert not re.search(r"[A-Za-z]{4,}", words), said
+    assert said["left"] == ["filler", "full", "ro"], said  # nothing copied, no folder made
+    assert sorted(said["ok"]) == ["card/gps.jpg", "card/group.jpg", "card/noise.png"], said

@@ -264,8 +264,16 @@ def test_gettext_and_fallback(language) -> None:  # type: ignore[no-untyped-def]
 def test_translate_finds_a_finished_message() -> None:
     """The library writes English with the values filled in; translate finds the
     message it came from and puts the values back, nested messages too."""
+    # What Pillow, FFmpeg and the system say inside a message is translated too (issue 28)
     assert i18n.translate("cannot be read: Truncated File Read", "zh_Hans") == \
-        "无法读取：Truncated File Read"
+        "无法读取：读取到不完整的文件"
+    assert i18n.translate("truncated or damaged image data (image file is truncated (51 bytes "
+                          "not processed))", "zh_Hans") == \
+        "图像数据不完整或已损坏（图像文件不完整（51 字节未处理））"
+    assert i18n.translate("cannot open as video: Invalid data found when processing input",
+                          "zh_Hant") == "無法當作影片開啟：處理輸入時發現無效資料"
+    assert i18n.translate("cannot write video-bcd.mp4: No space left on device", "zh_Hans") \
+        == "无法写入 video-bcd.mp4：磁盘空间不足"
     nested = ("the output could not be checked for metadata (damaged JPEG (no marker at "
               "byte 12)); it was deleted")
     assert i18n.translate(nested, "zh_Hant") == \

@@ -18,23 +18,27 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from unseen.batch import Job, exclusive_lock
-from unseen.errors import UnseenError
+from unseen.batch.plan import inside, walk_inputs
+from unseen.batch.run import MIN_FREE_BYTES, check_writable
+from unseen.errors import OutputError, UnseenError
 from unseen.i18n import N_
 from unseen.media import MEDIA_SUFFIXES, media_kind
-from unseen.media.atomic import TEMP_PREFIX, atomic_output
+from unseen.media.atomic import atomic_output
+from unseen.metadata.names import shown
 from unseen.report import FileResult
 from unseen.settings import AUDIO_MODES, AudioMode, CoverMode, Settings
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
-    from unseen.pipeline.video import VideoProgress
+    from unseen.batch.jobdb import Forgotten
+    from unseen.batch.run import FrameProgress
 
 COVER_MODES: tuple[CoverMode, ...] = ("face", "head", "body")
 MAX_FILES = 10_000
@@ -45,6 +49,17 @@ _NAME_OK = re.compile(r"[^\w .()+,=@-]", re.UNICODE)
 
 class AppError(UnseenError):
     """Something a person asked the app for that it cannot do (one line, shown in the page)."""
+
+
+def _missing_parents(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, outermost first (what a
+    failed save removes again)."""
+    missing: list[Path] = []
+    for p in [folder, *folder.parents]:
+        if os.path.lexists(p):
+            break
+        missing.append(p)
+    return missing[::-1]
 
 
 def app_root() -> Path:
@@ -88,15 +103,42 @@ class Choices:
                        text=self.text).with_audio(self.audio)
 
 
+def forget_app(root: Path | None = None) -> Forgotten:
+    """Remove the app's job (staged safe copies, job state, dropped copies) unless an
+    app holds it (then ``busy``)."""
+    from unseen.batch.jobdb import Forgotten
+
+    root = root if root is not None else app_root()
+    if not root.is_dir():
+        return Forgotten(0, 0)
+    try:
+        lock = exclusive_lock(root / "lock")
+    except OSError:
+        return Forgotten(0, 1)
+    try:
+        had = (root / "job").exists()
+        shutil.rmtree(root / "job", ignore_errors=True)
+    finally:
+        lock.release()
+    with contextlib.suppress(OSError):
+        (root / "lock").unlink()
+        root.rmdir()
+    return Forgotten(int(had), 0)
+
+
 @dataclass
 class ChosenFile:
     """One photo or video in the job. ``source`` is never written anywhere."""
 
     name: str
-    """Unique in the job, relative: ``march.mp4``, or ``folder/sub/a.jpg`` for a folder."""
+    """Unique in the job, relative and printable (`unseen.metadata.names.shown`):
+    ``march.mp4``, or ``folder/sub/a.jpg`` for a folder; what the page shows and sends."""
     source: Path
     kind: str
     uploaded: bool = False
+    rel: str = ""
+    """The name as found (bytes that are not UTF-8 kept): its neutral name is made
+    from it."""
     state: str = "waiting"
     """waiting, working, written (safe), unsafe, failed, or done (by an earlier run)."""
     progress: float = 0.0
@@ -137,6 +179,9 @@ class AppJob:
     started: float | None = None
     finished: float | None = None
     error: str | None = None
+    roots: list[Path] = field(default_factory=list)
+    """The folders files were added from (and those holding files added one by one):
+    saving into one of them, or below, is refused."""
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __post_init__(self) -> None:
@@ -169,8 +214,9 @@ class AppJob:
 
     # choosing files --------------------------------------------------------------
     def add_paths(self, paths: Iterable[str | Path]) -> list[str]:
-        """Add photos, videos and folders (their media files, sub-folders included).
-        Returns one line per path that was not added, saying why."""
+        """Add photos, videos and folders (their media files, sub-folders included),
+        walked safely (`unseen.batch.plan.walk_inputs`). Returns one line per path or
+        entry that was not added, saying why."""
         problems: list[str] = []
         with self.lock:
             self._not_running()
@@ -181,20 +227,32 @@ class AppJob:
                 p = Path(os.path.expanduser(text))
                 if not p.is_absolute():
                     problems.append(N_("{path}: give the full path of the file or "
-                                       "folder").format(path=text))
+                                       "folder").format(path=shown(text)))
                     continue
-                if p.is_dir():
-                    found = list(_media_under(p))
-                    if not found:
-                        problems.append(N_("{path}: no photos or videos in this "
-                                           "folder").format(path=text))
-                    for f in found:
-                        rel = PurePosixPath(p.name, f.relative_to(p).as_posix())
-                        problems += self._add(f, rel.as_posix())
-                elif p.is_file():
-                    problems += self._add(p, p.name)
-                else:
-                    problems.append(N_("{path}: no such file or folder").format(path=text))
+                if not os.path.lexists(p):
+                    problems.append(N_("{path}: no such file or folder").format(
+                        path=shown(text)))
+                    continue
+                folder = p.is_dir()
+                before = len(self.files)
+                found = 0
+                for entry in walk_inputs([p]):
+                    rel = f"{p.name}/{entry.rel}" if folder else entry.rel
+                    if entry.reason is not None:
+                        problems.append(N_("{name}: not added: {reason}").format(
+                            name=shown(rel), reason=entry.reason))
+                        continue
+                    if entry.path.suffix.lower() not in MEDIA_SUFFIXES:
+                        continue
+                    found += 1
+                    problems += self._add(entry.path, rel)
+                if folder and not found:
+                    problems.append(N_("{path}: no photos or videos in this "
+                                       "folder").format(path=shown(text)))
+                if len(self.files) > before:
+                    root = os.path.realpath(p if folder else p.parent)
+                    if Path(root) not in self.roots:
+                        self.roots.append(Path(root))
         return problems
 
     def add_upload(self, name: str, chunks: Iterable[bytes]) -> ChosenFile:
@@ -220,11 +278,12 @@ class AppJob:
             folder.mkdir(mode=0o700)
         return Upload(self, folder / clean)
 
-    def _add(self, path: Path, name: str, uploaded: bool = False) -> list[str]:
-        real = path.resolve()
-        if real.is_relative_to(self.root.resolve()) and not uploaded:
+    def _add(self, path: Path, rel: str, uploaded: bool = False) -> list[str]:
+        name = shown(rel)
+        real = Path(os.path.realpath(path))
+        if not uploaded and inside(real, self.root):
             return [N_("{name}: a file of unseen's own job folder").format(name=name)]
-        if any(f.source.resolve() == real for f in self.files):
+        if any(f.source == real for f in self.files):
             return []  # already in the job
         kind = media_kind(real)
         if kind not in ("photo", "video"):
@@ -235,7 +294,7 @@ class AppJob:
         if len(self.files) >= MAX_FILES:
             return [N_("{name}: at most {count} files in one job").format(
                 name=name, count=MAX_FILES)]
-        self.files.append(ChosenFile(self._unique(name), real, kind, uploaded))
+        self.files.append(ChosenFile(self._unique(name), real, kind, uploaded, rel=rel))
         self.saved = None
         return []
 
@@ -288,7 +347,7 @@ class AppJob:
         names = NamePlan(job_secret(self.state))
         out: dict[str, Job] = {}
         for f in list(self.files):
-            dest, reasons = names.neutral(PurePosixPath(f.name))
+            dest, reasons = names.neutral(PurePosixPath(f.rel or f.name))
             out[f.name] = Job(f.source, self.staged / dest, name=f.name,
                               renamed="; ".join(reasons) or None)
         return out
@@ -332,11 +391,12 @@ class AppJob:
             for f in working():
                 f.state = "working"
 
-        def frame(p: VideoProgress) -> None:
-            now = working()
-            if now and p.total:
+        def frame(job: Job, p: FrameProgress) -> None:
+            f = by_source.get(job.source)
+            if f is not None and p.total:
                 done = p.frame + (p.total if p.stage == "redact" else 0)
-                now[0].progress = min(0.99, done / (2 * p.total))
+                f.state = "working"
+                f.progress = min(0.99, done / (2 * p.total))
             if on_change:
                 on_change()
 
@@ -353,8 +413,11 @@ class AppJob:
                 on_change()
 
         try:
+            # The job state stays until the job is saved or discarded (resume); the
+            # staged folder is the job's own (add_to_output: a review's export is there).
             run_batch(list(jobs.values()), self.settings, self.staged, self.state,
-                      workers=workers, on_result=result, on_start=started, on_progress=frame)
+                      workers=workers, on_result=result, on_start=started, on_progress=frame,
+                      resume=True, add_to_output=True)
         except UnseenError as exc:
             self.error = str(exc)
         except Exception as exc:  # one line in the page, never a traceback
@@ -373,6 +436,8 @@ class AppJob:
             f = self.file(name)
             job = self.jobs()[name]
             result.name, result.renamed = name, job.renamed
+            result.error = shown(result.error) if result.error else result.error
+            result.warnings = [shown(w) for w in result.warnings]
             if result.output:
                 out = Path(result.output).resolve()
                 staged = self.staged.resolve()
@@ -418,32 +483,70 @@ class AppJob:
             if not str(out) or not out.is_absolute():
                 raise AppError(N_("give the full path of the folder to save into"))
             if out.exists() and not out.is_dir():
-                raise AppError(N_("{folder}: this is a file, not a folder").format(folder=out))
-            real = out.resolve()
-            if real.is_relative_to(self.root.resolve()) or self.root.resolve().is_relative_to(
-                    real):
+                raise AppError(N_("{folder}: this is a file, not a folder").format(
+                    folder=shown(str(out))))
+            real = Path(os.path.realpath(out))
+            if inside(real, self.root) or inside(self.root, real):
                 raise AppError(N_("{folder}: choose a folder outside unseen's own job "
-                                  "folder").format(folder=out))
+                                  "folder").format(folder=shown(str(out))))
+            if any(inside(f.source, real) for f in self.files if not f.uploaded):
+                raise AppError(N_("{folder}: a chosen file is in this folder; choose "
+                                  "another").format(folder=shown(str(out))))
+            for root in self.roots:
+                if inside(out, root):
+                    raise AppError(N_("{folder}: this folder is inside {input}, where you "
+                                      "added files from; choose a folder outside it, so that "
+                                      "safe copies and originals never mix").format(
+                                          folder=shown(str(out)), input=shown(str(root))))
             if out.is_dir() and any(out.iterdir()):
                 raise AppError(N_("{folder}: this folder is not empty; choose a new or empty "
                                   "folder, which will then hold the safe files and nothing "
-                                  "else").format(folder=out))
-            if any(f.source.is_relative_to(real) for f in self.files if not f.uploaded):
-                raise AppError(N_("{folder}: a chosen file is in this folder; choose "
-                                  "another").format(folder=out))
+                                  "else").format(folder=shown(str(out))))
             ready, left = self._safe_outputs()
             if not ready:
                 raise AppError(N_("no safe file to save yet: process the files first"))
-            out.mkdir(parents=True, exist_ok=True)
+            made = _missing_parents(out)
             written: list[str] = []
-            for rel in ready:
-                dest = out / rel
-                if not dest.resolve().is_relative_to(real):
-                    left.append((rel, "its name would leave the folder"))
-                    continue
-                with atomic_output(dest) as tmp:
-                    shutil.copyfile(self.staged / rel, tmp)
-                written.append(rel)
+            try:
+                # Before a file is copied: the folder can be written and has room for all.
+                try:
+                    check_writable(out)
+                except OutputError as exc:
+                    raise AppError(str(exc)) from exc
+                need = sum((self.staged / rel).stat().st_size for rel in ready)
+                free = shutil.disk_usage(out).free
+                if need + MIN_FREE_BYTES > free:
+                    raise AppError(N_("{folder}: not enough free space to save: {free} MB free, "
+                                      "about {need} MB needed").format(
+                        folder=shown(str(out)), free=f"{free / 1e6:.0f}",
+                        need=f"{(need + MIN_FREE_BYTES) / 1e6:.0f}"))
+                for rel in ready:
+                    dest = out / rel
+                    if not Path(os.path.realpath(dest)).is_relative_to(real):
+                        left.append((rel, "its name would leave the folder"))
+                        continue
+                    with atomic_output(dest) as tmp:
+                        shutil.copyfile(self.staged / rel, tmp)
+                    written.append(rel)
+            except (OSError, AppError) as exc:
+                # Nothing half saved: what this save wrote goes, the job stays as it was,
+                # and the same save can be tried again (elsewhere, or after making room).
+                for rel in written:
+                    with contextlib.suppress(OSError):
+                        (out / rel).unlink()
+                for folder in sorted({*(out / rel for rel in written)}, reverse=True):
+                    for parent in folder.parents:
+                        if parent == out or not inside(parent, out):
+                            break
+                        with contextlib.suppress(OSError):
+                            parent.rmdir()
+                for folder in reversed(made):
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()
+                if isinstance(exc, AppError):
+                    raise
+                raise AppError(N_("{folder}: cannot save into this folder: {reason}").format(
+                    folder=shown(str(out)), reason=exc.strerror or exc)) from exc
             self.saved = {"folder": str(out), "files": written,
                           "not_saved": [{"name": n, "why": w} for n, w in left]}
             saved = self.saved
@@ -481,8 +584,21 @@ class AppJob:
     def _forget(self) -> None:
         self.last_results = self.results()
         self.files = []
+        self.roots = []
         shutil.rmtree(self.folder, ignore_errors=True)
         self._make_folders()
+
+    def forget_everything(self) -> int:
+        """Discard this job and remove every other job state unseen keeps (`unseen
+        forget`, from the page); returns how many job states went."""
+        from unseen.batch.jobdb import forget
+
+        with self.lock:
+            self._not_running()
+            self._forget()
+            self.saved = None
+            self.last_results = []
+            return 1 + forget().removed
 
 
 class Upload:
@@ -525,17 +641,6 @@ def _counts(files: list[ChosenFile]) -> dict[str, int]:
     for f in files:
         out[f.state] = out.get(f.state, 0) + 1
     return out
-
-
-def _media_under(folder: Path) -> Iterator[Path]:
-    for root, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for n in sorted(names):
-            if n.startswith((".", TEMP_PREFIX)):
-                continue
-            p = Path(root) / n
-            if p.suffix.lower() in MEDIA_SUFFIXES and p.is_file():
-                yield p
 
 
 def _hold_lock(path: Path) -> BaseFileLock:

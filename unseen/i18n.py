@@ -213,6 +213,61 @@ def page_data(default: str | None = None) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+LIBRARY_MESSAGES = (
+    # Pillow's
+    N_("image file is truncated ({n} bytes not processed)"),
+    N_("image file is truncated"),
+    N_("Image size ({n} pixels) exceeds limit of {limit} pixels, could be decompression bomb "
+       "DOS attack."),
+    N_("broken data stream when reading image file"),
+    N_("unrecognized data stream contents when reading image file"),
+    N_("Truncated File Read"),
+    N_("buffer is not large enough"),
+    N_("Not a TIFF file"),
+    N_("not a PNG file"),
+    N_("not a JPEG file"),
+    N_("cannot identify image file"),
+    N_("image is too large"),
+    N_("decoder error {n}"),
+    # FFmpeg's (through PyAV)
+    N_("Invalid data found when processing input"),
+    N_("moov atom not found"),
+    N_("End of file"),
+    N_("Invalid argument"),
+    N_("Operation not permitted"),
+    N_("Resource temporarily unavailable"),
+    N_("Decoder not found"),
+    N_("Not yet implemented in FFmpeg, patches welcome"),
+    N_("Bug detected, please report the issue"),
+    N_("Unknown error occurred"),
+    # SQLite's (the job state's database)
+    N_("disk I/O error"),
+    N_("database or disk is full"),
+    N_("database is locked"),
+    N_("file is not a database"),
+    N_("unable to open database file"),
+    N_("attempt to write a readonly database"),
+    # the system's (strerror)
+    N_("No space left on device"),
+    N_("Read-only file system"),
+    N_("Permission denied"),
+    N_("No such file or directory"),
+    N_("File too large"),
+    N_("Disk quota exceeded"),
+    N_("Input/output error"),
+    N_("Is a directory"),
+    N_("Not a directory"),
+    N_("Too many levels of symbolic links"),
+    N_("File name too long"),
+    N_("Cannot allocate memory"),
+    N_("Device or resource busy"),
+    N_("Too many open files"),
+)
+"""What Pillow, FFmpeg and the system say inside our messages ("truncated or damaged
+image data ({reason})"), in the catalog too: `translate` finds them as the values of
+our messages, so a Chinese sentence holds no English. In English they stay as the
+libraries word them."""
+
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _MIN_LITERAL = 4  # a template of placeholders (and "and") alone would match any text
 LIST_COMMA = N_("{items}, {item}")

@@ -1,7 +1,9 @@
 """A readable HTML page for a run: verdicts, reasons, notes, timings, and an outline
 drawing per photo (boxes on a blank canvas). Not one pixel of any image (no
 thumbnails, no face crops, no embedded pictures) and no path: files are named
-relative to their input and output folders.
+relative to their input and output folders. Every word in the language asked, the
+settings too. Styled by classes only (no ``style`` attribute), so that the app's
+page, whose policy allows no inline style, shows it as the saved file does.
 """
 
 from __future__ import annotations
@@ -11,13 +13,56 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from unseen.i18n import HTML_LANG, current_language, gettext_in, normalize, translate
+from unseen.i18n import HTML_LANG, N_, current_language, gettext_in, normalize, translate
 from unseen.media.atomic import atomic_output
 from unseen.report import FileResult, summarize
 
 CANVAS_WIDTH = 360
 COLOURS = {"region": "#bbbbbb", "detected": "#d00000", "reidentified": "#e07000",
            "note": "#777777"}
+SETTING_LABELS = {
+    "redact": N_("redaction method"),
+    "mask_scale": N_("growth of each face region"),
+    "shape": N_("region shape"),
+    "threshold": N_("detection threshold"),
+    "detectors": N_("face detectors"),
+    "max_pass_megapixels": N_("pixels of one detection pass (megapixels)"),
+    "tile_size": N_("tile size of large passes (pixels)"),
+    "cover": N_("what is covered of each person"),
+    "crowd": N_("bands through crowds"),
+    "plates": N_("licence plates covered"),
+    "text": N_("all other text covered"),
+    "fill_color": N_("fill colour (red, green, blue)"),
+    "jpeg_quality": N_("JPEG quality"),
+    "max_image_megapixels": N_("largest photo accepted (megapixels)"),
+    "threads": N_("threads per worker (0: every core)"),
+    "precision": N_("arithmetic of the face detectors"),
+    "verify": N_("verification"),
+    "allow_unsafe": N_("outputs judged unsafe kept"),
+    "audio": N_("sound of videos"),
+    "keep_audio": N_("sound kept untouched"),
+    "crf": N_("H.264 quality (lower is better)"),
+    "preset": N_("H.264 speed preset"),
+    "partial_output": N_("damaged videos written up to the damage"),
+    "video_fps": N_("frame rate of raw video streams"),
+    "video_keyframe_interval": N_("frames between two full searches"),
+    "video_deep_seconds": N_("seconds between two deep searches"),
+    "video_detect_stride": N_("frames between two quick searches"),
+    "video_cheap_megapixels": N_("pixels of the quick search (megapixels)"),
+    "video_key_megapixels": N_("pixels of the full search (megapixels)"),
+    "track_pad_frames": N_("frames covered before and after each face"),
+    "video_verify_every": N_("frames between two checks while writing"),
+}
+"""Each setting as the report names it (its key stays in the JSON report)."""
+SETTING_WORDS = {
+    "fill": N_("fill"), "blur": N_("blur"), "pixelate": N_("pixelate"),
+    "ellipse": N_("ellipse"), "box": N_("box"), "face": N_("face"), "head": N_("head"),
+    "body": N_("body"), "drop": N_("drop"), "keep": N_("keep"),
+    "mute-speech": N_("mute voices"), "disguise": N_("disguise voices"), "fast": N_("fast"),
+    "full": N_("full"), "off": N_("off"), "True": N_("yes"), "False": N_("no"),
+    "None": N_("automatic"),
+}
+"""The words settings take, as the report shows them."""
 
 
 def html_path(report: Path) -> Path:
@@ -56,19 +101,29 @@ def render_html(
               "removed").format(written=s["written"], unsafe=s["unsafe"], failed=s["failed"],
                                 faces=s["faces"]))
         + " &middot; " + e(_("verification: {mode}").format(
-            mode=str(settings.get("verify", "off")))) + "</p>",
+            mode=setting_value(settings.get("verify", "off"), code))) + "</p>",
         "<p class='legend'>" + e(_("Drawings show boxes only, on a blank canvas:")) + " "
-        "<span style='color:#999'>&#9632; " + e(_("redacted region")) + "</span> "
-        "<span style='color:#d00000'>&#9633; " + e(_("face still detectable")) + "</span> "
-        "<span style='color:#e07000'>&#9633; " + e(_("face still recognisable")) + "</span> "
-        "<span style='color:#777'>&#9633; " + e(_("note")) + "</span></p>",
+        "<span class='c-region'>&#9632; " + e(_("redacted region")) + "</span> "
+        "<span class='c-detected'>&#9633; " + e(_("face still detectable")) + "</span> "
+        "<span class='c-reidentified'>&#9633; " + e(_("face still recognisable"))
+        + "</span> <span class='c-note'>&#9633; " + e(_("note")) + "</span></p>",
     ]
     for r in results:
         parts.append(_file_section(r, code))
     parts.append("<details><summary>" + e(_("settings")) + "</summary><pre>")
-    parts.append(e("\n".join(f"{k} = {v}" for k, v in settings.items())))
+    parts.append(e("\n".join(f"{_(SETTING_LABELS[k]) if k in SETTING_LABELS else k} = "
+                             f"{setting_value(v, code)}" for k, v in settings.items())))
     parts.append("</pre></details></body></html>\n")
     return "".join(parts)
+
+
+def setting_value(value: object, code: str) -> str:
+    """A setting's value in words of ``code``: a list item by item."""
+    _ = gettext_in(code)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(setting_value(v, code) for v in value)
+    text = str(value)
+    return _(SETTING_WORDS[text]) if text in SETTING_WORDS else text
 
 
 def _file_section(r: FileResult, code: str) -> str:
@@ -81,7 +136,8 @@ def _file_section(r: FileResult, code: str) -> str:
     elif r.status == "unsafe":
         badge = "<b class='unsafe'>" + e(_("UNSAFE")) + "</b>"
     else:
-        status = _("failed") if r.status == "failed" else r.status
+        status = {"failed": _("failed"), "skipped": _("skipped"),
+                  "done": _("done in an earlier run")}.get(r.status, r.status)
         badge = f"<b>{e(status)}</b>"
     out = [f"<section><h2>{e(r.report_input)} {badge}</h2><p>"]
     out.append(e(_("{n} face region(s)").format(n=r.faces))
@@ -93,8 +149,8 @@ def _file_section(r: FileResult, code: str) -> str:
     out.append("<br>" + e(_("output: {name}").format(name=r.report_output or _("none")))
                + "</p>")
     if r.renamed:
-        out.append("<p class='small'>" + e(_("renamed: {name}").format(name=r.renamed))
-                   + "</p>")
+        renamed = _("renamed: {name}").format(name=translate(r.renamed, code))
+        out.append("<p class='small'>" + e(renamed) + "</p>")
     if r.error:
         out.append(f"<p class='unsafe'>{e(translate(r.error, code))}</p>")
     if v is not None:
@@ -147,4 +203,8 @@ _CSS = (
     "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
     "section{border-top:1px solid #ccc;padding:.5em 0}h2{font-size:1em}"
     ".safe{color:#080}.unsafe{color:#c00}.small,.legend{font-size:.85em;color:#555}"
+    ".c-region{color:#999}.c-detected{color:#d00000}.c-reidentified{color:#e07000}"
+    ".c-note{color:#777}"
 )
+"""The saved page's style; the app's page has the same rules (``.report`` in
+``unseen/web/static/style.css``)."""

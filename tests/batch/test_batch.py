@@ -47,7 +47,7 @@ def card(shared_data: Path, tmp_path: Path) -> Path:
 
 def db_rows(state: Path) -> dict[str, str]:
     with sqlite3.connect(state / DB_NAME) as db:
-        return dict(db.execute("SELECT name, state FROM files"))
+        return dict(db.execute("SELECT dest, state FROM files"))  # dest: a keyed hash
 
 
 def outputs(out: Path) -> list[Path]:
@@ -95,7 +95,9 @@ def test_interrupted_run_resumes_without_redoing(card: Path, tmp_path: Path) -> 
         [sys.executable, "-m", "unseen", "status", str(out), "--state", str(state)],
         capture_output=True, text=True, timeout=60)
     assert status.returncode == 0 and "written" in status.stdout
-    assert "b/corrupt.jpg" in status.stdout
+    # the reason, without the file's name: the job state keeps none
+    assert "1 × not an image, or damaged beyond reading" in status.stdout
+    assert "corrupt" not in status.stdout
     # without --state, status looks in the per-user state folder: no job there
     status = subprocess.run([sys.executable, "-m", "unseen", "status", str(out)],
                             capture_output=True, text=True, timeout=60)
@@ -105,26 +107,26 @@ def test_interrupted_run_resumes_without_redoing(card: Path, tmp_path: Path) -> 
 def test_changed_settings_or_input_redo_only_what_they_affect(card: Path, tmp_path: Path) -> None:
     out, state = tmp_path / "safe", tmp_path / "state"
     jobs = plan_jobs([card / "b"], out)
-    first = run_batch(jobs, Settings(), out, state)
+    first = run_batch(jobs, Settings(), out, state, resume=True)
     assert sum(r.status == "written" for r in first.results) == 6
-    again = run_batch(jobs, Settings(), out, state)
+    again = run_batch(jobs, Settings(), out, state, resume=True)
     assert sum(r.status == "done" for r in again.results) == 6
     # the same input under another path is still the same job
     moved = tmp_path / "moved"
     shutil.copytree(card / "b", moved)
     assert sum(r.status == "done" for r in run_batch(plan_jobs([moved], out), Settings(), out,
-                                                      state).results) == 6
+                                                      state, resume=True).results) == 6
     # one input changes: only it is redone
     victim = next(j.source for j in jobs if "corrupt" not in j.source.name)
     shutil.copy(sorted(card.glob("*.jpg"))[0], victim)
-    third = run_batch(jobs, Settings(), out, state)
+    third = run_batch(jobs, Settings(), out, state, resume=True)
     assert [r.input for r in third.results if r.status == "written"] == [str(victim)]
     # a setting that changes outputs redoes everything
-    fourth = run_batch(jobs, Settings(mask_scale=1.5), out, state)
+    fourth = run_batch(jobs, Settings(mask_scale=1.5), out, state, resume=True)
     assert sum(r.status == "written" for r in fourth.results) == 6
     # an output deleted by hand is written again
     (out / victim.name).unlink()
-    fifth = run_batch(jobs, Settings(mask_scale=1.5), out, state)
+    fifth = run_batch(jobs, Settings(mask_scale=1.5), out, state, resume=True)
     assert [r.input for r in fifth.results if r.status == "written"] == [str(victim)]
     # a state folder belongs to one output folder
     with pytest.raises(UnseenError, match="another output folder"):

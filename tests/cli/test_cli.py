@@ -96,17 +96,23 @@ def test_single_file_to_file_and_refuse_overwrite(mixed_folder: Path, tmp_path: 
     p = run(src, "-o", src)
     assert p.returncode != 0 and "overwrite" in p.stderr and "Traceback" not in p.stderr
     p = run(mixed_folder, "-o", mixed_folder)
-    assert p.returncode != 0 and "overwrite" in p.stderr
+    assert p.returncode == 1 and "the output folder is an input folder" in p.stderr
     assert src.read_bytes() == before
+    # a file of the same name already there, that this run did not write: not replaced
+    other = tmp_path / "x" / "other.jpg"
+    other.write_bytes(b"someone else's file")
+    p = run(src, "-o", other, "-q")
+    assert p.returncode == 2 and "not written: other.jpg is already in the output" in p.stderr
+    assert other.read_bytes() == b"someone else's file"
 
 
 def test_output_folder_inside_input_is_not_reprocessed(mixed_folder: Path) -> None:
     (mixed_folder / "day2" / "broken.jpg").unlink()
     (mixed_folder / "anim.gif").unlink()
     out = mixed_folder / "safe"
-    assert run(mixed_folder, "-o", out, "-q").returncode == 0
-    p = run(mixed_folder, "-o", out)
-    assert p.returncode == 0
+    assert run(mixed_folder, "-o", out, "-q", "--resume").returncode == 0
+    p = run(mixed_folder, "-o", out, "--resume")
+    assert p.returncode == 0 and "2 already done" in " ".join(p.stdout.split())
     assert not (out / "safe").exists()
 
 

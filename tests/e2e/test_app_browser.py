@@ -203,3 +203,118 @@ def server_api(page: Any, path: str) -> Any:
     """A GET with the page's own token (read from the page, as its script does)."""
     return page.evaluate(
         "async (p) => (await fetch(p, { headers: { 'X-Unseen-Token': TOKEN } })).json()", path)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_Hans"])
+def test_app_report_errors_progress_and_traces_in_the_browser(
+    browser: Any, shared_data: Path, tmp_path: Path, lang: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 28, case 8, as a person meets it: with two workers a video's bar moves
+    while it is processed; a kept sound track's warning is in its row; a save into the
+    folder the files came from is refused, and its red line goes once a save works; the
+    report keeps to the page's policy (no console error, styled as saved); Forget
+    everything removes the job and the command line's job states."""
+    from tests.clips import make_clip
+    from unseen.batch import plan_jobs, run_batch
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    card = tmp_path / "card"
+    card.mkdir()
+    shutil.copyfile(shared_data / FACES, card / "group.jpg")
+    trimmed_clip(shared_data / CLIP, card / "long.mp4", 90)
+    make_clip(card / "speech.mp4", list(range(0, 1000, 33)), audio=True)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "b.jpg").write_bytes(b"\xff\xd8\xff\xdb" + b"\x00" * 200)
+    left = run_batch(plan_jobs([broken], tmp_path / "cli-out"), Settings(verify="off"),
+                     tmp_path / "cli-out").state_kept
+    assert left is not None and left.is_dir()
+    job = AppJob(root=tmp_path / "xdg" / "unseen" / "app", base=Settings(verify="off"),
+                 workers=2)
+    server = make_app_server(job)
+    thread = threading.Thread(target=server.run, daemon=True, name="unseen-test-app")
+    thread.start()
+    for _ in range(200):
+        if server.server.started:
+            break
+        time.sleep(0.05)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(f"window.localStorage.setItem('unseen-lang', '{lang}')")
+    # Every violation of the page's own Content-Security-Policy, as the page sees it.
+    context.add_init_script("window.__csp = []; document.addEventListener("
+                            "'securitypolicyviolation', (e) => window.__csp.push("
+                            "e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile"
+                            " + ':' + e.lineNumber + ' ' + e.sample))")
+    page = context.new_page()
+    errors: list[str] = []
+    console: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.on("dialog", lambda d: d.accept())
+    page.set_default_timeout(WAIT_MS)
+    try:
+        page.goto(server.url)
+        page.wait_for_selector("#paths")
+        page.fill("#paths", str(card))
+        page.click("#add")
+        page.wait_for_selector('.filerow[data-name="card/speech.mp4"]')
+        page.check('input[name="audio"][value="keep"]')
+        _idle(page)
+        page.click("#process")
+        seen: list[float] = []
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while time.monotonic() < deadline:
+            seen += page.evaluate(
+                "() => [...document.querySelectorAll('.filerow[data-name=\"card/long.mp4\"] "
+                "progress')].map((p) => Number(p.value))")
+            if page.locator('.filerow[data-state="written"]').count() == 3:
+                break
+            time.sleep(0.1)
+        assert page.locator('.filerow[data-state="written"]').count() == 3
+        assert any(0 < v < 1 for v in seen), seen  # the bar moved before the end
+        warning = page.inner_text('.filerow[data-name="card/speech.mp4"] .warning')
+        assert ("voices can identify people" in warning) == (lang == "en"), warning
+        assert ("声音能认出人" in warning) == (lang == "zh_Hans"), warning
+
+        # A save next to the originals: refused, in red, in the page's language.
+        page.fill("#outdir", str(card / "safe"))
+        page.click("#save")
+        page.wait_for_function("() => document.getElementById('errors').textContent !== ''")
+        refused = page.inner_text("#errors")
+        assert str(card) in refused
+        assert ("where you added files from" in refused) == (lang == "en"), refused
+        assert not (card / "safe").exists()
+        # A save elsewhere works, and the red line of the refused one is gone.
+        out = tmp_path / "to publish"
+        page.fill("#outdir", str(out))
+        page.click("#save")
+        page.wait_for_selector("#savedinfo")
+        page.wait_for_selector("#report section")
+        _idle(page)
+        assert page.inner_text("#errors") == ""
+        assert page.get_attribute("#savedinfo", "data-saved") == "3"
+
+        # The report in the page: no violation of its policy, coloured as when saved.
+        assert page.evaluate("() => window.__csp") == []
+        colour = page.evaluate("() => getComputedStyle(document.querySelector("
+                               "'#report .c-detected')).color")
+        assert colour == "rgb(255, 80, 80)", colour
+        settings = page.inner_text("#report pre") if page.locator("#report pre").count() \
+            else ""
+        assert ("redact" not in settings) or lang == "en"
+
+        # Forget everything: this job and the state the command line kept.
+        page.click("#forget")
+        page.wait_for_function("() => document.getElementById('forgotten').textContent !== ''")
+        assert not left.exists()
+        assert job.files == []
+    finally:
+        context.close()
+        server.server.should_exit = True
+        thread.join(10)
+        job.close()
+    assert not errors, errors
+    # The refused save answered 400 (the browser logs it); nothing else went wrong.
+    refused_400 = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    assert console == [refused_400], console
+    assert sorted(p.name for p in out.rglob("*") if p.is_file())[0] == "group.jpg"

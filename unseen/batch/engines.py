@@ -1,7 +1,8 @@
 """Where jobs run: in this process, in a local process pool, or on a Ray cluster.
 
 Every engine loads the models once per worker and yields each job's
-`FileResult` as it finishes. Workers only read inputs and write outputs;
+`FileResult` as it finishes; the local ones also tell where each video is (a
+pool's workers send it over a queue). Workers only read inputs and write outputs;
 the job database stays with the driver.
 """
 
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -24,8 +27,8 @@ from unseen.settings import Settings
 
 if TYPE_CHECKING:
     from unseen.batch.plan import Job
+    from unseen.batch.run import FrameProgress, JobProgress
     from unseen.pipeline import Anonymizer
-    from unseen.pipeline import ProgressCallback as VideoProgressCallback
 
 
 class Engine(Protocol):
@@ -44,21 +47,36 @@ def per_worker_settings(settings: Settings, workers: int) -> Settings:
     return replace(settings, threads=max(1, (os.cpu_count() or 1) // workers))
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where a video is, as it crosses from a worker process (`FrameProgress`)."""
+
+    stage: str
+    frame: int
+    total: int
+
+
 class InlineEngine:
     """One worker: this process."""
 
-    def __init__(self, settings: Settings, progress: VideoProgressCallback | None = None) -> None:
+    def __init__(self, settings: Settings, progress: JobProgress | None = None) -> None:
         from unseen.pipeline import Anonymizer
 
         self.anonymizer = Anonymizer(settings)
-        self.progress = progress  # per video frame; only this engine can report it
+        self.progress = progress  # per video frame
         self._stopped = False
 
     def run(self, jobs: Sequence[Job]) -> Iterator[tuple[Job, FileResult]]:
         for job in jobs:
             if self._stopped:
                 return
-            yield job, self.anonymizer.file(job.source, job.dest, self.progress)
+            yield job, self.anonymizer.file(job.source, job.dest, self._told(job))
+
+    def _told(self, job: Job) -> Callable[[FrameProgress], None] | None:
+        tell = self.progress
+        if tell is None:
+            return None
+        return lambda p: tell(job, p)
 
     def stop(self) -> None:
         self._stopped = True
@@ -83,23 +101,37 @@ def enable_debug_log() -> None:
 
 
 _WORKER: Anonymizer | None = None
+_PROGRESS: Any = None  # the worker's end of the pool's progress queue
+PROGRESS_EVERY = 0.25
+"""Seconds between two progress messages of one worker."""
 
 
-def _worker_init(settings: Settings, debug: bool = False) -> None:
+def _worker_init(settings: Settings, debug: bool = False, progress: Any = None) -> None:
     # The driver decides when to stop: a Ctrl-C in the terminal reaches the
     # whole process group, and a worker dying mid-file would waste the file.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if debug:
         enable_debug_log()
-    global _WORKER
+    global _WORKER, _PROGRESS
     from unseen.pipeline import Anonymizer
 
+    _PROGRESS = progress
     _WORKER = Anonymizer(settings)
 
 
 def _worker_run(job: Job) -> FileResult:
     assert _WORKER is not None
-    return _WORKER.file(job.source, job.dest)
+    tell = None
+    if _PROGRESS is not None:
+        key, last = str(job.source), [0.0]
+
+        def tell(p: FrameProgress) -> None:
+            now = time.monotonic()
+            if now - last[0] >= PROGRESS_EVERY or p.frame in (1, p.total):
+                last[0] = now
+                _PROGRESS.put((key, p.stage, p.frame, p.total))
+
+    return _WORKER.file(job.source, job.dest, tell)
 
 
 WORKER_DIED = N_("the worker process processing it stopped (out of memory, or a crash in a "
@@ -120,9 +152,13 @@ class PoolEngine:
     one at a time, so the one that kills its worker fails alone and the run goes on.
     """
 
-    def __init__(self, settings: Settings, workers: int, debug: bool = False) -> None:
+    def __init__(self, settings: Settings, workers: int, debug: bool = False,
+                 progress: JobProgress | None = None) -> None:
         self.workers = workers
-        self._initargs = (per_worker_settings(settings, workers), debug)
+        context = get_context("spawn")
+        self._progress = progress
+        self._queue = context.Queue() if progress is not None else None
+        self._initargs = (per_worker_settings(settings, workers), debug, self._queue)
         self._pool = self._new_pool()
         self._stopped = False
 
@@ -151,7 +187,9 @@ class PoolEngine:
                 running[self._pool.submit(_worker_run, job)] = job
             if not running:
                 break
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED,
+                           timeout=PROGRESS_EVERY if self._queue is not None else None)
+            self._tell(running)
             broken = False
             for fut in done:
                 job = running.pop(fut)
@@ -182,11 +220,27 @@ class PoolEngine:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = self._new_pool()
 
+    def _tell(self, running: dict[Future[FileResult], Job]) -> None:
+        """Hand on what the workers said about their videos."""
+        if self._queue is None or self._progress is None:
+            return
+        by_source = {str(j.source): j for j in running.values()}
+        while True:
+            try:
+                key, stage, frame, total = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            job = by_source.get(key)
+            if job is not None:
+                self._progress(job, Progress(stage, frame, total))
+
     def stop(self) -> None:
         self._stopped = True
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._queue is not None:
+            self._queue.close()
 
 
 class _RayWorker:
@@ -270,7 +324,7 @@ class RayEngine:
 
 def make_engine(
     settings: Settings, workers: int, engine: str = "local", address: str | None = None,
-    progress: VideoProgressCallback | None = None, debug: bool = False,
+    progress: JobProgress | None = None, debug: bool = False,
 ) -> Engine:
     """The engine for ``--engine`` and ``--jobs`` (``debug``: workers log tracebacks)."""
     if engine == "ray":
@@ -280,4 +334,4 @@ def make_engine(
             engine=repr(engine)))
     if workers <= 1:
         return InlineEngine(settings, progress)
-    return PoolEngine(settings, workers, debug)
+    return PoolEngine(settings, workers, debug, progress)

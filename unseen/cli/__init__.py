@@ -42,6 +42,7 @@ SUBCOMMANDS: dict[str, str] = {
     "clean": "unseen.cli.clean",
     "check": "unseen.cli.check",
     "status": "unseen.cli.status",
+    "forget": "unseen.cli.forget",
     "serve": "unseen.cli.serve",
     "app": "unseen.cli.app",
 }

@@ -30,11 +30,13 @@ from rich.table import Table
 from unseen import __version__
 from unseen.cli.common import SUMMARY_ROWS, ExitCode, Parser, UsageError, stderr, stdout
 from unseen.i18n import _, ngettext, translate
+from unseen.metadata.names import shown
 from unseen.report import FileResult, summarize
 from unseen.settings import AUDIO_MODES, PRECISIONS, Settings
 
 if TYPE_CHECKING:
-    from unseen.pipeline.video import VideoProgress
+    from unseen.batch import Job
+    from unseen.batch.run import FrameProgress
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow")
@@ -83,6 +85,14 @@ def parser(verbs: Sequence[str] = ()) -> Parser:
     p.add_argument("--state", type=Path, metavar="DIR",
                    help=_("keep the job state (what makes a run resumable) in DIR instead of "
                           "the per-user state folder; never inside the output folder"))
+    p.add_argument("--resume", action="store_true",
+                   help=_("keep the job state when every file is written, so that the same "
+                          "command run later skips what is done (by default it is removed "
+                          "then; `unseen forget` removes it)"))
+    p.add_argument("--add-to-output", action="store_true",
+                   help=_("write into an output folder that already holds files this job "
+                          "did not write; they are never overwritten (a file whose output "
+                          "name is taken fails)"))
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help=_("files processed in parallel (default: number of cores)"))
     p.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -187,6 +197,7 @@ def refuse_unavailable(settings: Settings) -> None:
 
 def run(a: argparse.Namespace) -> int:
     from unseen.batch import check_report_path, output_folder, prepare_batch, run_batch
+    from unseen.batch.plan import NOT_MEDIA
 
     settings = settings_from(a)
     refuse_unavailable(settings)
@@ -203,10 +214,30 @@ def run(a: argparse.Namespace) -> int:
         err.print(_("warning: verification is off: only faces the first pass is sure of are "
                     "covered (it protects less, see docs/verification.md), and nothing checks the "
                     "outputs for faces and metadata"), markup=False)
+    warned: dict[str, int] = {}
 
     def report_line(r: FileResult) -> None:
+        name = shown(r.input)
         if r.status == "failed" or (r.status == "unsafe" and r.error):
-            err.print(f"unseen: {r.input}: {translate(r.error or '')}", markup=False)
+            err.print(f"unseen: {name}: {translate(r.error or '')}", markup=False)
+        elif r.status == "skipped" and r.error and r.error != NOT_MEDIA:
+            err.print(_("unseen: {name}: skipped: {reason}").format(
+                name=name, reason=translate(r.error)), markup=False)
+        if a.quiet:
+            return
+        # What the report says about the safety of a written file, on the terminal
+        # too: each warning once, with how many more files it concerns at the end.
+        for w in r.warnings:
+            if w in warned:
+                warned[w] += 1
+                continue
+            warned[w] = 0
+            err.print(_("unseen: {name}: warning: {warning}").format(
+                name=name, warning=translate(w)), markup=False)
+
+    def stopping() -> None:
+        err.print(_("unseen: stopping: the files in progress are finished first (their "
+                    "outputs are complete); press Ctrl-C again to stop at once"), markup=False)
 
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -224,14 +255,16 @@ def run(a: argparse.Namespace) -> int:
         def started(n: int) -> None:
             progress.update(task, total=n)
 
-        frames_task: list[TaskID] = []
+        frames_tasks: dict[str, TaskID] = {}
 
-        def frame_done(p: VideoProgress) -> None:
+        def frame_done(job: Job, p: FrameProgress) -> None:
             # Two passes over the video: detect, then redact and encode.
             total = 2 * p.total if p.total else None
-            if not frames_task:
-                frames_task.append(progress.add_task(_("frames"), total=total, current=""))
-            t = frames_task[0]
+            key = str(job.source)
+            if key not in frames_tasks:
+                frames_tasks[key] = progress.add_task(escape(job.display_name), total=total,
+                                                      current="")
+            t = frames_tasks[key]
             if p.stage == "detect" and p.frame == 1:
                 progress.reset(t, total=total)
             progress.update(t, completed=p.frame + (p.total if p.stage == "redact" else 0))
@@ -242,18 +275,28 @@ def run(a: argparse.Namespace) -> int:
 
         def done(r: FileResult) -> None:
             report_line(r)
+            t = frames_tasks.pop(r.input, None)
+            if t is not None:
+                progress.remove_task(t)
             if r.status not in ("skipped", "done"):
-                progress.update(task, advance=1, current=Path(r.input).name)
+                progress.update(task, advance=1, current=escape(shown(Path(r.input).name)))
 
         run = run_batch(
             plan.jobs, settings, plan.output, plan.state,
-            workers=1 if len(plan.jobs) == 1 else a.jobs,  # one file: frame progress
+            workers=1 if len(plan.jobs) == 1 else a.jobs,  # one file: no pool to start
             engine=a.engine, address=a.address,
             on_result=done, on_start=started, on_progress=frame_done, debug=a.debug,
+            secret=plan.secret, resume=a.resume, add_to_output=a.add_to_output,
+            to_file=plan.to_file, on_stop=stopping,
         )
     if run.removed_legacy_state:
         err.print(_("unseen: removed an old job database from the output folder (it held "
                     "the originals' paths and hashes)"), markup=False)
+    for w, more in warned.items():
+        if more:
+            err.print(ngettext("unseen: the same warning for {n} more file: {warning}",
+                               "unseen: the same warning for {n} more files: {warning}",
+                               more).format(n=more, warning=translate(w)), markup=False)
     results = run.results
     report_failed = ""
     if a.report:
@@ -265,15 +308,23 @@ def run(a: argparse.Namespace) -> int:
             write_html(html_path(a.report), results, settings.as_dict(), __version__)
         except OSError as exc:
             report_failed = _("cannot write the report {path}: {reason}").format(
-                path=a.report, reason=exc.strerror or exc)
+                path=a.report, reason=translate(exc.strerror or str(exc)))
     print_summary(out, results, run.seconds, run.bytes_processed)
     if report_failed:
         err.print(f"unseen: {report_failed}", markup=False)
         return ExitCode.FAILED
     if run.interrupted:
-        err.print(_("unseen: stopped early; run the same command again to finish"),
-                  markup=False)
+        err.print(_("unseen: stopped early; run the same command again to finish (until then "
+                    "its job state is kept; `unseen forget` removes it)"), markup=False)
         return ExitCode.INTERRUPTED
+    if run.state_kept is not None and not a.quiet:
+        if a.resume:
+            err.print(_("unseen: the job state is kept (--resume): the same command skips "
+                        "what is done; `unseen forget` removes it"), markup=False)
+        else:
+            err.print(_("unseen: the job state is kept until every file is written: the same "
+                        "command retries only the files that were not; `unseen forget` "
+                        "removes it"), markup=False)
     if any(r.status == "unsafe" for r in results):
         return ExitCode.UNSAFE
     return ExitCode.FAILED if any(r.status == "failed" for r in results) else ExitCode.OK
@@ -291,17 +342,17 @@ def print_summary(
     for r in rows:
         if r.status == "written":
             wider = ", ".join(f"{n} {cover_word(k)}" for k, n in r.covered.items() if k != "face")
-            line = f"-> {r.output}" + (f" ({wider})" if wider else "")
-            table.add_row(escape(r.input), str(r.faces), escape(line))
+            line = f"-> {shown(r.output or '')}" + (f" ({wider})" if wider else "")
+            table.add_row(escape(shown(r.input)), str(r.faces), escape(line))
         else:
             label = _("FAILED") if r.status == "failed" else _("UNSAFE")
-            table.add_row(escape(r.input), str(r.faces),
+            table.add_row(escape(shown(r.input)), str(r.faces),
                           f"[red]{escape(label)}[/red]: {escape(translate(r.error or ''))}")
-    shown = len(rows)
+    listed = len(rows)
     s = summarize(results)
     if rows:
         console.print(table)
-    hidden = s["written"] + s["failed"] + s["unsafe"] - shown
+    hidden = s["written"] + s["failed"] + s["unsafe"] - listed
     if hidden > 0:
         console.print(ngettext("... and {n} more written file", "... and {n} more written files",
                                hidden).format(n=hidden), markup=False)
@@ -309,7 +360,7 @@ def print_summary(
     if s["unsafe"]:
         parts.append(_("{n} unsafe (not delivered)").format(n=s["unsafe"]))
     if s["skipped"]:
-        parts.append(_("{n} skipped (not media)").format(n=s["skipped"]))
+        parts.append(_("{n} skipped").format(n=s["skipped"]))
     if s["done"]:
         parts.append(_("{n} already done").format(n=s["done"]))
     line = _(", ").join(parts) + _("; {n} faces removed").format(n=s["faces"])
@@ -321,9 +372,9 @@ def print_summary(
     console.print(line, markup=False)
     renamed = sum(1 for r in results if r.renamed and r.status in ("written", "done"))
     if renamed:
-        console.print(_("{n} output(s) got neutral names: their names told when or with what "
-                        "they were made (--keep-names keeps them; the report and `unseen "
-                        "status` list the mapping)").format(n=renamed), markup=False)
+        console.print(_("{n} output(s) got neutral names: their names told when, with what or "
+                        "whom (--keep-names keeps them; the report (--report) lists the "
+                        "mapping)").format(n=renamed), markup=False)
 
 
 def cover_word(kind: str) -> str:

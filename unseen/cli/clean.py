@@ -11,7 +11,7 @@ from unseen.cli.common import ExitCode, Parser, stderr, stdout
 from unseen.errors import UnseenError
 from unseen.i18n import _, translate
 from unseen.metadata import clean
-from unseen.metadata.names import identifying_name
+from unseen.metadata.names import identifying_name, shown
 
 
 def parser() -> Parser:
@@ -33,16 +33,21 @@ def run(a: argparse.Namespace) -> int:
     failed = 0
     for job in plan_jobs(a.files, a.output):
         if job.skip_reason:
+            if job.noticed:
+                err.print(_("unseen: {name}: skipped: {reason}").format(
+                    name=shown(str(job.source)), reason=translate(job.skip_reason)),
+                    markup=False)
             continue
         try:
             r = clean(job.source, job.dest)
         except UnseenError as exc:
             failed += 1
-            err.print(f"unseen clean: {job.source}: {translate(str(exc))}", markup=False)
+            err.print(f"unseen clean: {shown(str(job.source))}: {translate(str(exc))}",
+                      markup=False)
             continue
         out.print(_("{source} -> {output}: {n} fields removed ({method})").format(
-            source=job.source, output=r.output, n=len(r.removed), method=r.method),
-            markup=False)
+            source=shown(str(job.source)), output=shown(str(r.output)), n=len(r.removed),
+            method=r.method), markup=False)
         for note in r.notes:
             out.print("  " + _("note: {note}").format(note=translate(note)), markup=False)
         if why := identifying_name(job.dest.name):

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from unseen.cli.common import SUMMARY_ROWS, ExitCode, Parser, stdout
 from unseen.i18n import _, translate
+from unseen.metadata.names import shown
 
 
 def parser() -> Parser:
     p = Parser(prog="unseen status",
-               description=_("Show the job recorded for an output folder: what was "
-                             "written, what failed and why, which outputs got neutral "
-                             "names."))
+               description=_("Show the job recorded for an output folder (while it is "
+                             "unfinished, or kept with --resume): how many files were "
+                             "written, how many failed and why."))
     p.add_argument("output", type=Path, metavar="OUT", help=_("the output folder of the job"))
     p.add_argument("--state", type=Path, metavar="DIR",
                    help=_("the job state folder, if the run was given --state DIR"))
@@ -37,19 +38,14 @@ def run(a: argparse.Namespace) -> int:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
 
     out.print(_("{output}: {runs} run(s); last started {started}, finished {finished}").format(
-        output=a.output, runs=st.runs, started=when(st.last_started),
+        output=shown(str(a.output)), runs=st.runs, started=when(st.last_started),
         finished=when(st.last_finished)), markup=False)
     labels = {"written": _("written"), "unsafe": _("unsafe"), "failed": _("failed")}
     width = max([8, *(len(v) for v in labels.values())])
     for state, label in labels.items():
         out.print(f"  {label:{width}s} {st.counts.get(state, 0)}", markup=False)
-    for name, reason in st.failures[:SUMMARY_ROWS]:
-        out.print(f"  {name}: {translate(reason)}", markup=False)
-    if st.renamed:
-        out.print("  " + _("neutral names ({n}):").format(n=len(st.renamed)), markup=False)
-        for name, dest in st.renamed[:SUMMARY_ROWS]:
-            out.print(f"    {name} -> {dest}", markup=False)
-        if len(st.renamed) > SUMMARY_ROWS:
-            out.print("    " + _("... and {n} more (see the report)").format(
-                n=len(st.renamed) - SUMMARY_ROWS), markup=False)
+    for reason, n in st.reasons[:SUMMARY_ROWS]:
+        out.print(f"  {n} × {translate(reason)}", markup=False)
+    out.print("  " + _("The job state keeps no file names; the report (--report) names each "
+                       "file and its output."), markup=False)
     return ExitCode.OK

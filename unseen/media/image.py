@@ -38,6 +38,13 @@ WRITABLE = {
     "HEIF": "HEIF",
 }
 NOT_YET = {"GIF": "GIF", "MPO": None, "AVIF": "AVIF"}
+MAX_MEGAPIXELS = 250.0
+"""The largest photo read by default (`unseen.settings.Settings.max_image_megapixels`)."""
+# Pillow's own guard against decompression bombs warns above its limit (89 MP) and
+# refuses above twice that (179 MP), below the documented 250: it warns above our
+# default instead and refuses above twice it; `_decode` refuses what is above the
+# run's limit before anything is decoded.
+Image.MAX_IMAGE_PIXELS = int(MAX_MEGAPIXELS * 1e6)
 
 
 @dataclass(frozen=True)
@@ -58,17 +65,16 @@ class Photo:
         return int(self.pixels.shape[0])
 
 
-def read_photo(path: Path, max_megapixels: float = 250.0) -> Photo:
+def read_photo(path: Path, max_megapixels: float = MAX_MEGAPIXELS) -> Photo:
     """Decode ``path`` into an upright sRGB `Photo`, or raise an `UnseenError`."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # The declared size is checked against ``max_megapixels`` before decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(path)
     except Image.DecompressionBombError as exc:
         raise TooLargeError(N_("declares a huge image size ({reason})").format(
             reason=exc)) from exc
-    except Image.DecompressionBombWarning:
-        im = None  # decided below from the declared size
     except UnidentifiedImageError as exc:
         raise CorruptMediaError(N_("not an image, or damaged beyond reading")) from exc
     except OSError as exc:
@@ -77,8 +83,6 @@ def read_photo(path: Path, max_megapixels: float = 250.0) -> Photo:
     except Exception as exc:  # Pillow's parsers raise many types on damaged input
         raise CorruptMediaError(N_("damaged image header ({reason})").format(
             reason=f"{type(exc).__name__}: {exc}")) from exc
-    if im is None:
-        raise TooLargeError(N_("declares a huge image size (decompression bomb?)"))
     with im:
         try:
             return _decode(im, max_megapixels)

@@ -1,8 +1,11 @@
-"""File and folder names that tell when, with what or with which app a picture was made.
+"""File and folder names that tell when, with what or with which app a picture was made,
+or whom it shows.
 
 `name_clues(name)` lists what a name gives away (a date, a time, a camera's file counter,
-an app); `identifying_name(name)` says it in one line; `NamePlan` gives such names neutral
-replacements, stable for one job because they are keyed by the job's secret.
+an app, what may be a person's name); `identifying_name(name)` says it in one line;
+`NamePlan` gives such names neutral replacements, stable for one job because they are
+keyed by the job's secret. `shown(name)` is a name as it can be printed: bytes that are
+not UTF-8 (a GBK name from a Windows ZIP) and control characters escaped.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Literal
 from unseen.i18n import N_
 from unseen.media import PHOTO_SUFFIXES, VIDEO_SUFFIXES
 
-ClueCategory = Literal["time", "device", "software", "other"]
+ClueCategory = Literal["time", "device", "software", "person", "other"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,95 @@ _APPS = [
 ]
 
 
+# Chinese names: a common surname (the most frequent hundred or so, and the compound
+# ones) and one or two more characters, standing alone between other words.
+_SURNAMES = set(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余"
+    "杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史"
+    "陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟"
+    "殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游"
+    "辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简车项连芦麦褚娄窦戚岑景党宫"
+    "费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄丛仲虞敖巩明"
+    "佘池乐匡钮鞠丰蔺揭鄢涛郁陳張劉楊黃趙吳許韓馮鄧蕭葉蘇魏呂盧鍾譚陸賈鄒龔錢嚴湯溫齊龐"
+    "顏聶魯嶽詹歐關蘭鄺麥饒費衛欒")
+_COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "令狐",
+                      "慕容", "夏侯", "歐陽", "司馬", "諸葛", "東方")
+# Words that start like a name but are not one (高清 "HD", 文件 "file" ...).
+_NOT_NAMES = {
+    "高清", "文件", "文档", "文檔", "照片", "视频", "視頻", "图片", "圖片", "时间", "時間",
+    "明天", "明日", "安全", "方向", "成都", "全部", "常用", "温度", "华为", "華為", "路口",
+    "路上", "金色", "白色", "黄色", "黃色", "蓝色", "藍色", "高楼", "高樓", "石头", "石頭",
+    "和平", "向前", "万人", "萬人", "时代", "時代", "江边", "江邊", "关于", "關於", "于是",
+    "方式", "安装", "安裝", "成功", "应用", "應用", "和谐", "和諧", "包括", "毛巾", "龙门",
+    "龍門", "孙子", "孫子", "江南", "牛肉", "米饭", "米飯", "夏天", "冷静", "冷靜", "柏林",
+    "香港", "任务", "任務", "申请", "申請", "宁波", "寧波", "单位", "單位", "路透", "段落",
+    "全景", "全体", "全體", "游行", "遊行", "武警", "武汉", "武漢", "常州", "温州", "溫州",
+    "汤圆", "湯圓", "龙华", "龍華", "明星", "万达", "萬達", "华人", "華人", "宋体", "宋體",
+    "黄昏", "黃昏", "白天", "车站", "車站", "车牌", "車牌", "项目", "項目", "连接", "連接",
+}
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff"
+_HAN_RUN = re.compile(rf"[{_HAN}]+")
+# What often stands beside a name in a file name: split there ("张三的照片").
+_HAN_SPLIT = re.compile("的|和|与|與|跟|在|照片|相片|视频|視頻|录像|錄像|图片|圖片|合影|合照|现场|"
+                        "現場|抗议|抗議|游行|遊行|集会|集會")
+# Latin script: two capitalised words in a row ("Amira Haddad", "Li Wei"), not words
+# that name what a file is.
+_CAPITALISED = re.compile(r"(?<![A-Za-z])([A-Z][a-z]+)[ _.-]([A-Z][a-z]+)(?![A-Za-z])")
+_NOT_NAME_WORDS = {
+    "Image", "Images", "Img", "Photo", "Photos", "Picture", "Pictures", "Pic", "Video",
+    "Videos", "Movie", "Clip", "Screen", "Shot", "Screenshot", "Recording", "Record", "Camera",
+    "Scan", "Copy", "New", "Untitled", "Edited", "Edit", "Final", "Export", "Exported", "Document",
+    "File", "Folder", "Day", "Night", "Morning", "Evening", "Street", "Square", "Road", "Park",
+    "March", "Protest", "Rally", "Demo", "Crowd", "Group", "Police", "The", "And", "With", "From",
+    "Part", "Take", "Scene", "Portrait", "Landscape", "Panorama", "Burst", "Cover", "Live",
+    "Sound", "Audio", "Voice", "Memo", "Saved", "Sent", "Received", "Download",
+    "Downloads", "Desktop", "Backup", "Album", "Selfie", "Front", "Back", "Left", "Right",
+    "North", "South", "East", "West", "Old", "Big", "Small", "High", "Low", "Hong", "Kong",
+    "Tiananmen", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+    "Sunday", "January", "February", "April", "June", "July", "August", "September", "October",
+    "November", "December", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+    "Nov", "Dec",
+}
+
+
+def _person_names(name: str) -> list[str]:
+    """Parts of ``name`` that may be a person's name (an honest guess, never proof)."""
+    found: list[str] = []
+    words = [w for m in _HAN_RUN.finditer(name) for w in _HAN_SPLIT.split(m.group(0)) if w]
+    for word in words:
+        if word in _NOT_NAMES:
+            continue
+        compound = word[:2] in _COMPOUND_SURNAMES and len(word) in (3, 4)
+        if compound or (word[0] in _SURNAMES and len(word) in (2, 3)):
+            found.append(word)
+    for m in _CAPITALISED.finditer(name):
+        first, last = m.group(1), m.group(2)
+        if first in _NOT_NAME_WORDS or last in _NOT_NAME_WORDS:
+            continue
+        found.append(m.group(0))
+    return found
+
+
+def not_text(name: str) -> bool:
+    """Whether ``name`` holds bytes that are not UTF-8 (Python keeps them as lone
+    surrogates: ``os.fsdecode(b"caf\\xe9.jpg")``)."""
+    return any("\udc80" <= c <= "\udcff" for c in name)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown(name: str) -> str:
+    """``name`` as it can be printed, stored and sent: a name that is not UTF-8 with
+    every byte beyond ASCII as ``\\xe9`` (a GBK name is not half decoded by chance),
+    and control characters (a newline, a terminal escape) as ``\\x1b``."""
+    if not_text(name):
+        name = name.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+    if _CONTROL.search(name):
+        name = _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", name)
+    return name
+
+
 def name_clues(name: str) -> list[NameClue]:
     """What the file or folder name ``name`` (no folders) gives away; [] for a neutral name."""
     clues: list[NameClue] = []
@@ -126,17 +218,24 @@ def name_clues(name: str) -> list[NameClue]:
             clues.append(NameClue("software", what, hit.group(0)))
     clues += [NameClue("other", N_("an ID the phone or app gave the file"), m.group(0))
               for m in _UUID.finditer(name)]
+    clues += [NameClue("person", N_("what may be a person's name"), text)
+              for text in _person_names(name)]
     return list(dict.fromkeys(clues))
 
 
 def identifying_name(name: str) -> str | None:
     """One line saying what ``name`` gives away ("holds a date and a time"), or None."""
+    if not_text(name):
+        return NOT_TEXT
     clues = name_clues(name)
     if not clues:
         return None
     whats = list(dict.fromkeys(c.what for c in clues))
     listed = whats[0] if len(whats) == 1 else ", ".join(whats[:-1]) + " and " + whats[-1]
     return N_("holds {what}").format(what=listed)
+
+
+NOT_TEXT = N_("is not UTF-8 text, so what it tells cannot be checked")
 
 
 # Consonants only: a neutral name can never spell a date, a counter or an app.

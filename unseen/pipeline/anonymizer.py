@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -203,9 +205,14 @@ class Anonymizer:
                 else not_processed(exc))
             result = _failed(source, reason, kind)
         except Exception as exc:
-            # Any other failure is this file's, never the run's.
+            # Any other failure is this file's, never the run's; a full disk
+            # wrapped in a library's error is still a full disk.
             LOG.debug("processing failed", exc_info=True)
-            result = _failed(source, not_processed(exc), kind)
+            full = _disk_refused(exc)
+            reason = (N_("cannot write {name}: {reason}").format(
+                name=dest.name, reason=full.strerror or full) if full is not None
+                else not_processed(exc))
+            result = _failed(source, reason, kind)
         result.seconds = time.perf_counter() - start
         return result
 
@@ -266,11 +273,47 @@ class Anonymizer:
                             (*warnings, *outcome.warnings)), delivery
 
 
+ROOM_MARGIN = 16 << 20
+"""Free space beyond the input's own size that a file's output needs, at least."""
+
+
 def _check_target(source: Path, dest: Path) -> None:
+    """Before a file is read: it is a regular file, its output overwrites no input,
+    and the output's folder takes files and has room for about the input's size."""
     if not source.is_file():
         raise UnseenError(N_("is not a readable file"))
-    if dest.exists() and dest.resolve() == source.resolve():
+    if dest.exists() and os.path.samefile(dest, source):
         raise OutputError(N_("output would overwrite the input; choose another output folder"))
+    folder = dest.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(N_("cannot write {name}: {reason}").format(
+            name=dest.name, reason=exc.strerror or exc)) from exc
+    if not os.access(folder, os.W_OK):
+        readonly = bool(os.statvfs(folder).f_flag & getattr(os, "ST_RDONLY", 1))
+        code = errno.EROFS if readonly else errno.EACCES
+        raise OutputError(N_("cannot write {name}: {reason}").format(
+            name=dest.name, reason=os.strerror(code)))
+    free = shutil.disk_usage(folder).free
+    need = source.stat().st_size + ROOM_MARGIN
+    if free < need:
+        raise OutputError(N_("not enough free space for its output: {free} MB free, about "
+                             "{need} MB needed").format(free=f"{free / 1e6:.0f}",
+                                                        need=f"{need / 1e6:.0f}"))
+
+
+def _disk_refused(exc: BaseException) -> OSError | None:
+    """The OSError in ``exc``'s chain that says the disk is full or will not take the
+    file, if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _DISK_ERRORS:
+            return current
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _deliver(staged: Path, dest: Path, verdict: Verdict | None, settings: Settings
@@ -278,10 +321,13 @@ def _deliver(staged: Path, dest: Path, verdict: Verdict | None, settings: Settin
     return deliver(staged, dest, verdict, settings.allow_unsafe)
 
 
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
+
+
 def _writing(exc: OSError, dest: Path) -> bool:
     """Whether ``exc`` came from writing the output (a full disk, a read-only or
     forbidden output folder), not from reading the input."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+    if exc.errno in _DISK_ERRORS:
         return True
     name = exc.filename
     return isinstance(name, str) and Path(name).parent == dest.parent

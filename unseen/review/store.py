@@ -1,12 +1,13 @@
 """Reviews kept with the job state, outside the output folder: boxes and choices
-per file, keyed by its path relative to the reviewed folder and the job's
-content key (an HMAC, not a hash of the original)."""
+per file, keyed by the job's HMAC of its path relative to the reviewed folder and
+of its content (never a name, nor a hash of the original)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from unseen.i18n import N_
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review_edits (
-    source TEXT PRIMARY KEY,      -- path relative to the reviewed folder
+    source TEXT PRIMARY KEY,      -- HMAC of the path relative to the reviewed folder
     content_hash TEXT NOT NULL,
     kind TEXT NOT NULL,           -- photo or video
     doc TEXT NOT NULL,            -- JSON: boxes, edits, choices; never pixels
@@ -27,12 +28,13 @@ CREATE TABLE IF NOT EXISTS review_edits (
 
 @dataclass
 class ReviewStore:
-    """Reviews kept in the job state folder (`unseen.batch.jobdb.state_folder`),
-    never in the output folder: boxes and choices, keyed by the path relative
-    to the reviewed folder and the job's content key (an HMAC, not a hash of
-    the original)."""
+    """Reviews kept in the job state folder (`unseen.batch.jobdb.open_state`),
+    never in the output folder: boxes and choices, keyed by ``key`` of the path
+    relative to the reviewed folder (`unseen.batch.jobdb.JobDatabase.name_key`) and
+    the job's content key (an HMAC, not a hash of the original)."""
 
     state: Path
+    key: Callable[[str], str]
     _db: sqlite3.Connection = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,7 +56,7 @@ class ReviewStore:
     def load(self, source: str, chash: str) -> dict[str, Any] | None:
         """The stored review of ``source`` if the file is still the one reviewed."""
         row = self._db.execute(
-            "SELECT content_hash, doc FROM review_edits WHERE source = ?", (source,)
+            "SELECT content_hash, doc FROM review_edits WHERE source = ?", (self.key(source),)
         ).fetchone()
         if row is None or row[0] != chash:
             return None
@@ -67,13 +69,14 @@ class ReviewStore:
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(source) DO UPDATE SET "
             "content_hash = excluded.content_hash, kind = excluded.kind, doc = excluded.doc, "
             "updated = excluded.updated",
-            (source, chash, kind, json.dumps(doc), time.time()),
+            (self.key(source), chash, kind, json.dumps(doc), time.time()),
         )
 
     def delete(self, source: str) -> None:
-        self._db.execute("DELETE FROM review_edits WHERE source = ?", (source,))
+        self._db.execute("DELETE FROM review_edits WHERE source = ?", (self.key(source),))
 
-    def reviewed(self) -> dict[str, dict[str, Any]]:
-        """Every stored review, by source."""
-        return {src: json.loads(doc) for src, doc in
-                self._db.execute("SELECT source, doc FROM review_edits")}
+    def reviewed(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The stored reviews of ``names`` (paths relative to the reviewed folder)."""
+        keys = {self.key(n): n for n in names}
+        return {keys[src]: json.loads(doc) for src, doc in
+                self._db.execute("SELECT source, doc FROM review_edits") if src in keys}

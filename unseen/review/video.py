@@ -1,14 +1,24 @@
 """A video's review: the tracks pass 1 found and a person's edits (tracks deleted,
 tracks added by keyframes, method, shape, sound), turned into per-frame regions
 and into the timeline the export writes. Boxes and words only, never pixels.
+
+Pass 1's tracks are pieces: the tracker loses a face and starts it again, or follows
+it twice. `VideoReview.people` joins the pieces of one person (`Person`), so that the
+page lists people, each deleted or kept whole, and counts the faces found clearly
+apart from weak detections (dark, small or blurred faces, or false alarms) that are
+covered as a precaution.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
+
+import numpy as np
 
 from unseen.detections import Detections
 from unseen.errors import ReviewError
@@ -19,6 +29,17 @@ from unseen.settings import AUDIO_MODES, AudioMode, RedactMethod, RegionShape, S
 from unseen.track import CoverPolicy, FaceTimeline, Track, cover_boxes
 
 MAX_KEYFRAMES = 10_000
+CLEAR_SCORE = 0.5
+"""A person some detection of whom scores this much is counted as found clearly."""
+SAME_FACE_IOU = 0.3
+"""Two pieces whose boxes overlap this much on the frames they share: one face."""
+STITCH_REACH = 1.0
+"""A piece that starts within this many face sizes of where another ended (more for
+a longer gap) continues it."""
+STITCH_SECONDS = 0.3
+"""...if it starts at most this long after the other ended. A longer gap is left
+apart: a dark cut that the shot detector misses (stage to audience) would otherwise
+join two people, and deleting one would uncover the other. Apart, both stay covered."""
 Box = tuple[float, float, float, float]
 FrameRegions = list[dict[str, Any]]
 """One frame's regions, as the page draws them: ``{"track", "box", "source"
@@ -33,9 +54,22 @@ class ReviewTrack:
     shot: int
     frames: tuple[int, ...]
     boxes: tuple[Box, ...]
+    score: float = 1.0
+    """Its best detection score (older reviews: 1, every track counted as clear)."""
 
     def as_track(self) -> Track:
         return Track.from_boxes(self.id, self.shot, self.frames, self.boxes)
+
+
+@dataclass(frozen=True)
+class Person:
+    """The pieces of pass 1's tracks that are one person's face (``id``: the first
+    piece's)."""
+
+    id: int
+    tracks: tuple[int, ...]
+    clear: bool
+    """Some detection of it scored at least `CLEAR_SCORE`."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +123,7 @@ class VideoReview:
         s = settings
         tracks = tuple(
             ReviewTrack(t.id, t.shot, tuple(t.frames),
-                        tuple(_rounded(b) for b in t.boxes.tolist()))
+                        tuple(_rounded(b) for b in t.boxes.tolist()), round(t.best_score, 3))
             for t in timeline.tracks)
         return cls(timeline.frames, fps, width, height, tuple(timeline.shots),
                    tuple(timeline.pts), timeline.policy.pad_before,
@@ -155,6 +189,78 @@ class VideoReview:
             tid = f"a{next_id}"
             next_id += 1
         return AddedTrack(tid, a_shape, tuple((f, *frames[f]) for f in sorted(frames))), next_id
+
+    # people -----------------------------------------------------------------------
+    @cached_property
+    def people(self) -> tuple[Person, ...]:
+        """Pass 1's tracks joined into people: pieces that follow one face at the same
+        time (their boxes overlap), and pieces that continue one another (one ends,
+        the next starts near it within `stitch_gap` frames), in the same shot.
+        Each piece continues at most one other, the nearest."""
+        tracks = sorted(self.tracks, key=lambda t: (t.frames[0], t.id))
+        parent = {t.id: t.id for t in tracks}
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        def join(a: int, b: int) -> None:
+            ra, rb = root(a), root(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+
+        shot = {t.id: t.shot for t in tracks}
+        frames = {t.id: set(t.frames) for t in tracks}
+        for (a_id, b_id), total in _overlaps(tracks).items():
+            if shot[a_id] == shot[b_id] and \
+                    total / len(frames[a_id] & frames[b_id]) > SAME_FACE_IOU:
+                join(a_id, b_id)
+        links: list[tuple[float, int, int]] = []
+        starts = [t.frames[0] for t in tracks]
+        for a in tracks:
+            lo = bisect.bisect_right(starts, a.frames[-1])
+            hi = bisect.bisect_right(starts, a.frames[-1] + self.stitch_gap)
+            for b in tracks[lo:hi]:
+                gap = b.frames[0] - a.frames[-1]
+                if a.shot != b.shot:
+                    continue
+                near = _nearness(a.boxes[-1], b.boxes[0])
+                if near is not None and near <= STITCH_REACH * (1 + gap / 15):
+                    links.append((near + gap / 30, a.id, b.id))
+        ended: set[int] = set()
+        started: set[int] = set()
+        for _, a_id, b_id in sorted(links):
+            if a_id not in ended and b_id not in started:
+                ended.add(a_id)
+                started.add(b_id)
+                join(a_id, b_id)
+        groups: dict[int, list[ReviewTrack]] = {}
+        for t in tracks:
+            groups.setdefault(root(t.id), []).append(t)
+        return tuple(Person(min(t.id for t in g), tuple(sorted(t.id for t in g)),
+                            max(t.score for t in g) >= CLEAR_SCORE)
+                     for g in groups.values())
+
+    @property
+    def stitch_gap(self) -> int:
+        """The longest gap, in frames, across which one piece continues another."""
+        return max(1, min(self.max_gap, round(STITCH_SECONDS * self.fps)))
+
+    @cached_property
+    def person_of(self) -> dict[int, int]:
+        """Track id -> the id of the person it is a piece of."""
+        return {t: p.id for p in self.people for t in p.tracks}
+
+    def person_summary(self, person: Person) -> dict[str, Any]:
+        """A timeline row for a person: its pieces' stretches, where it is first and
+        last covered, how many detections, whether it was found clearly."""
+        rows = [self.track_summary(t) for t in self.tracks if t.id in person.tracks]
+        return {"id": person.id, "tracks": list(person.tracks), "clear": person.clear,
+                "first": min(r["first"] for r in rows), "last": max(r["last"] for r in rows),
+                "detections": sum(r["detections"] for r in rows),
+                "segments": [s for r in rows for s in r["segments"]]}
 
     # what is covered --------------------------------------------------------------
     @property
@@ -243,7 +349,8 @@ class VideoReview:
             "shots": list(self.shots), "pts": list(self.pts),
             "policy": {"pad": self.pad, "max_gap": self.max_gap}, "stride": self.stride,
             "tracks": [{"id": t.id, "shot": t.shot, "frames": list(t.frames),
-                        "boxes": [list(b) for b in t.boxes]} for t in self.tracks],
+                        "boxes": [list(b) for b in t.boxes], "score": t.score}
+                       for t in self.tracks],
             "deleted": list(self.deleted),
             "added": [a.to_dict() for a in self.added],
             "next_added": self.next_added, "edited": self.edited,
@@ -259,7 +366,8 @@ class VideoReview:
             tuple(d["shots"]), tuple(d["pts"]), int(d["policy"]["pad"]),
             int(d["policy"]["max_gap"]), int(d.get("stride", 2)),
             tuple(ReviewTrack(int(t["id"]), int(t["shot"]), tuple(t["frames"]),
-                              tuple(_box(b) for b in t["boxes"])) for t in d["tracks"]),
+                              tuple(_box(b) for b in t["boxes"]), float(t.get("score", 1.0)))
+                  for t in d["tracks"]),
             d.get("method", settings.redact), d.get("shape", settings.shape),
             d.get("audio", settings.audio), tuple(d.get("deleted", ())),
             tuple(AddedTrack(str(a["id"]), a["shape"],
@@ -301,6 +409,43 @@ def redactor_boxes(regions: FrameRegions, shape: RegionShape, mask_scale: float
             box = [cx - hw, cy - hh, cx + hw, cy + hh]
         boxes.append(box)
     return Detections.from_boxes(boxes)
+
+
+def _overlaps(tracks: list[ReviewTrack]) -> dict[tuple[int, int], float]:
+    """For two tracks whose boxes overlap on some frame: the sum over the frames of
+    their boxes' intersection over union."""
+    on: dict[int, list[tuple[int, Box]]] = {}
+    for t in tracks:
+        for f, box in zip(t.frames, t.boxes, strict=True):
+            on.setdefault(f, []).append((t.id, box))
+    sums: dict[tuple[int, int], float] = {}
+    for items in on.values():
+        if len(items) < 2:
+            continue
+        ids = [i for i, _ in items]
+        arr = np.asarray([xyxy for _, xyxy in items], np.float64)
+        a, b = arr[:, None, :], arr[None, :, :]
+        w = np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0])
+        h = np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1])
+        inter = np.clip(w, 0, None) * np.clip(h, 0, None)
+        area = (arr[:, 2] - arr[:, 0]) * (arr[:, 3] - arr[:, 1])
+        union = area[:, None] + area[None, :] - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        for i, j in zip(*np.nonzero(np.triu(iou, 1)), strict=True):
+            key = (min(ids[i], ids[j]), max(ids[i], ids[j]))
+            sums[key] = sums.get(key, 0.0) + float(iou[i, j])
+    return sums
+
+
+def _nearness(a: Box, b: Box) -> float | None:
+    """How far apart the centres of two boxes are, in face sizes; None when their
+    sizes differ by more than twice (not one face a moment apart)."""
+    sa, sb = max(a[2] - a[0], a[3] - a[1]), max(b[2] - b[0], b[3] - b[1])
+    if min(sa, sb) <= 0 or max(sa, sb) > 2 * min(sa, sb):
+        return None
+    dx = (a[0] + a[2] - b[0] - b[2]) / 2
+    dy = (a[1] + a[3] - b[1] - b[3]) / 2
+    return math.hypot(dx, dy) / ((sa + sb) / 2)
 
 
 def _rounded(b: list[float]) -> Box:

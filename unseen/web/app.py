@@ -52,11 +52,12 @@ def create_app(
 ) -> FastAPI:
     """The review app for ``folder``, writing to ``out`` (job state in ``state``,
     default the per-user state folder). ``app.state.token`` is the token."""
-    ctx = ReviewContext(folder, out, settings or Settings(), engine_factory, state)
-    if not ctx.folder.is_dir():
+    from unseen.batch.plan import check_output_folder
+
+    if not folder.is_dir():
         raise UnseenError(N_("{folder}: not a folder").format(folder=folder))
-    if ctx.out == ctx.folder:
-        raise UnseenError(N_("the output folder must not be the input folder"))
+    check_output_folder([folder], out)  # by identity: not the folder, nor holding it
+    ctx = ReviewContext(folder, out, settings or Settings(), engine_factory, state)
     return review_app(ctx, token)
 
 
@@ -115,7 +116,7 @@ def review_app(ctx: ReviewContext, token: str | None = None, mode: str = "review
     @app.get("/api/files")
     def files() -> dict[str, Any]:
         jobs = ctx.jobs()
-        reviews = ctx.store.reviewed()
+        reviews = ctx.store.reviewed(jobs)
         items = []
         for rel, job in jobs.items():
             kind = media_kind(job.source)

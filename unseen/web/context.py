@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ class ReviewContext:
         # Reviews and export records live with the job state, outside the
         # output folder; content is keyed by the job's HMAC, never a plain hash.
         self.db = JobDatabase.for_output(self.out, self.state)
-        self.store = ReviewStore(self.db.state)
+        self.store = ReviewStore(self.db.state, self.db.name_key)
 
     def reset(self, settings: Settings | None = None) -> None:
         """Open the job state afresh (the app saved or discarded its job, which deletes
@@ -75,7 +76,7 @@ class ReviewContext:
                 self.settings = settings
                 self._engine = None
             self.db = JobDatabase.for_output(self.out, self.state)
-            self.store = ReviewStore(self.db.state)
+            self.store = ReviewStore(self.db.state, self.db.name_key)
 
     @property
     def engine(self) -> Any:
@@ -99,13 +100,14 @@ class ReviewContext:
         for job in plan_jobs([self.folder], self.out):
             if job.skip_reason:
                 continue
-            real = job.source.resolve()
+            real = Path(os.path.realpath(job.source))
             # A symlink in the folder may point anywhere: only real files inside count.
             if not real.is_relative_to(self.folder) or not real.is_file():
                 continue
-            if not job.dest.resolve().is_relative_to(self.out):
+            if not Path(os.path.realpath(job.dest)).is_relative_to(self.out):
                 continue
-            out[job.source.relative_to(self.folder).as_posix()] = job
+            # Printable: the page sends it back (a name that is not UTF-8, escaped).
+            out[job.display_name] = job
         return out
 
     def job(self, rel: str) -> Job:
@@ -116,12 +118,13 @@ class ReviewContext:
         if job is None:
             raise NotFound("no such file in the folder")
         # Belt and braces: the listing is already confined to the folder.
-        if self.chosen is None and not job.source.resolve().is_relative_to(self.folder):
+        if self.chosen is None and not Path(os.path.realpath(job.source)).is_relative_to(
+                self.folder):
             raise NotFound("no such file in the folder")
         return job
 
     def chash(self, path: Path) -> str:
-        st = path.stat()
+        st = os.stat(path)
         key = (str(path), st.st_mtime_ns, st.st_size)
         if key not in self._hashes:
             self._hashes[key] = self.db.content_key(path)
@@ -146,12 +149,10 @@ class ReviewContext:
 
     def record(self, job: Job, result: Any) -> None:
         """An export's outcome in the job record (as a batch run records it)."""
-        name = job.name if self.chosen is not None else \
-            job.source.relative_to(self.folder).as_posix()
         with self.lock:
             self.db.record(job.source, job.dest, self.chash(job.source),
-                           settings_key(self.settings), result, name=name,
-                           renamed=job.renamed if self.chosen is not None else None)
+                           settings_key(self.settings), result,
+                           names=(job.display_name, job.name))
         if self.on_record is not None:
             self.on_record(job, result)
 

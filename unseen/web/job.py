@@ -160,6 +160,13 @@ def create_job_app(
         fresh()
         return doc()
 
+    @app.post("/api/job/forget")
+    def forget() -> dict[str, Any]:
+        # This job and every job state unseen keeps (`unseen forget`).
+        n = job.forget_everything()
+        fresh()
+        return doc(forgotten=n)
+
     @app.get("/api/job/report")
     def report(lang: str = "") -> HTMLResponse:
         # In the page's language (its switch); an unknown one is the server's.

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from unseen.i18n import _
+from unseen.metadata.names import shown
 from unseen.settings import Settings
 
 HOST = "127.0.0.1"
@@ -97,8 +98,8 @@ def serve(
     out = out or default_output(folder)
     review = make_server(folder, out, settings, port, state=state)
     print(_("unseen: reviewing {folder}; safe files go to {output}").format(
-        folder=folder.resolve(), output=out.resolve()))
-    print(f"unseen: open {review.url}")
+        folder=shown(os.path.realpath(folder)), output=shown(os.path.realpath(out))))
+    print(_("unseen: open {url}").format(url=review.url))
     print(_("unseen: only this computer can reach it; press Ctrl-C to stop"), flush=True)
     if open_browser and can_open_browser():
         # A missing or broken browser never stops the server.
@@ -181,7 +182,7 @@ def run_app(job: Any, show: str = "window", port: int = 0,
             finally:
                 server.server.should_exit = True
                 thread.join(10)
-    say(f"unseen: open {server.url}")
+    say(_("unseen: open {url}").format(url=server.url))
     say(_("unseen: only this computer can reach it; press Ctrl-C to stop"))
     if show != "none" and can_open_browser():
         with contextlib.suppress(Exception):
@@ -191,7 +192,7 @@ def run_app(job: Any, show: str = "window", port: int = 0,
 
 
 def _in_browser(server: ReviewServer, thread: Any, say: Any, open_browser: bool) -> str:
-    say(f"unseen: open {server.url}")
+    say(_("unseen: open {url}").format(url=server.url))
     say(_("unseen: only this computer can reach it; press Ctrl-C to stop"))
     if open_browser:
         with contextlib.suppress(Exception):

@@ -31,7 +31,7 @@ from unseen.media.seek import FrameSeeker
 from unseen.media.video import probe_video, read_frames
 from unseen.redact import RedactionPlan, apply_plan
 from unseen.review import VideoReview, export_summary, export_video
-from unseen.review.video import FrameRegions, redactor_boxes
+from unseen.review.video import FrameRegions, Person, ReviewTrack, redactor_boxes
 from unseen.web.context import ReviewContext, jpeg_response, json_body
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ class VideoReviews:
         self._analyses: dict[str, _Task] = {}
         self._exports: dict[str, _Task] = {}
         self._regions: dict[str, tuple[VideoReview, list[FrameRegions]]] = {}
+        self._people: dict[str, tuple[tuple[ReviewTrack, ...], tuple[Person, ...]]] = {}
         self._lock = threading.Lock()
         self._doc_lock = threading.Lock()  # read-modify-write of a stored timeline
         self._frame_lock = threading.Lock()
@@ -74,6 +75,7 @@ class VideoReviews:
             self._analyses.clear()
             self._exports.clear()
             self._regions.clear()
+            self._people.clear()
             self._seekers.clear()
             self._frames.clear()
 
@@ -178,6 +180,15 @@ class VideoReviews:
         self._regions[rel] = (review, out)
         return out
 
+    def people(self, rel: str, review: VideoReview) -> tuple[Person, ...]:
+        """The review's people (`VideoReview.people`), worked out once per analysis."""
+        cached = self._people.get(rel)
+        if cached is not None and cached[0] == review.tracks:
+            return cached[1]
+        people = review.people
+        self._people[rel] = (review.tracks, people)
+        return people
+
     def plan(self, regions: FrameRegions, review: VideoReview) -> RedactionPlan:
         """How one frame's regions are covered, exactly as the export covers them."""
         return review.style(self.ctx.settings).plan(
@@ -239,9 +250,15 @@ class VideoReviews:
             return {"status": status, "error": task.error, "path": rel, "export": export,
                     "progress": {"frame": task.frame, "total": task.total}}
         r = review
+        people = self.people(rel, r)
         return {"status": "ready", "path": rel, "frames": r.frames, "fps": r.fps,
                 "width": r.width, "height": r.height, "method": r.method, "shape": r.shape,
                 "audio": r.audio, "tracks": [r.track_summary(t) for t in r.tracks],
+                # Pass 1's pieces joined into people; the page lists and deletes these.
+                "people": [r.person_summary(p) for p in people],
+                "counts": {"clear": sum(p.clear for p in people),
+                           "weak": sum(not p.clear for p in people),
+                           "pieces": len(r.tracks)},
                 "deleted": list(r.deleted), "added": [a.to_dict() for a in r.added],
                 "export": export,
                 # Sound choices whose models cannot run here: offered disabled.
@@ -282,8 +299,11 @@ class VideoReviews:
             if not 0 <= index < len(per_frame):
                 raise ReviewError(N_("no such frame"))
             covers = self.plan(per_frame[index], review).regions
-            # ``cover``: the area the export covers (drawn in the video's shape).
-            return [{**r, "cover": [round(v, 2) for v in (c.x1, c.y1, c.x2, c.y2)]}
+            person = {t: p.id for p in self.people(path, review) for t in p.tracks}
+            # ``cover``: the area the export covers (drawn in the video's shape);
+            # ``person``: the person the region's track is a piece of.
+            return [{**r, "person": person.get(r["track"], r["track"]),
+                     "cover": [round(v, 2) for v in (c.x1, c.y1, c.x2, c.y2)]}
                     for r, c in zip(per_frame[index], covers, strict=True)]
 
         @app.get("/api/video/frame")

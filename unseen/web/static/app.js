@@ -395,7 +395,7 @@ async function videoView(path, vt) {
     }
     if (vt !== viewToken) return;
   }
-  const state = { tool: "select", frame: 0, selected: null, flagged: [] };
+  const state = { tool: "select", frame: 0, selected: null, flagged: [], weakOpen: false };
   const frameImg = el("img", { alt: t("frame"), id: "frame" });
   const resultImg = el("img", { alt: t("result"), id: "vresult" });
   const overlay = svg("svg", { viewBox: `0 0 ${doc.width} ${doc.height}`, preserveAspectRatio: "none", id: "voverlay" });
@@ -462,13 +462,16 @@ async function videoView(path, vt) {
       e.setAttribute("data-track", r.track);
       const tip = svg("title", {});
       tip.textContent = r.source === "added" ? t("your track {id}: click to select it", { id: r.track })
-        : t("track {id}: click to delete the whole track", { id: r.track });
+        : t("person {id}: click to leave this person uncovered in the whole video", { id: r.person });
       e.append(tip);
       e.addEventListener("click", (ev) => {
         if (state.tool !== "select") return;
         ev.stopPropagation();
         if (r.source === "added") { state.selected = r.track; drawTimeline(); return; }
-        saveEdits({ deleted: doc.deleted.concat([r.track]) }).catch(showError);
+        // The whole person: every piece of the track this region belongs to.
+        const who = (doc.people || []).find((p) => p.id === r.person);
+        const ids = who ? who.tracks : [r.track];
+        saveEdits({ deleted: doc.deleted.concat(ids.filter((id) => !doc.deleted.includes(id))) }).catch(showError);
       });
       overlay.append(e);
     }
@@ -500,14 +503,38 @@ async function videoView(path, vt) {
           showFrame(near).catch(showError);
         }));
     }
-    for (const tr of doc.tracks) {
-      const deleted = doc.deleted.includes(tr.id);
-      const segs = tr.segments.map(([a, b, low]) => [a, b, low ? "low" : ""]);
-      timeline.append(row(t("face {id}", { id: tr.id }) + (deleted ? " " + t("(deleted)") : ""), deleted ? "deleted" : "", segs,
-        el("button", { "data-track": tr.id, onclick: () => saveEdits({
-          deleted: deleted ? doc.deleted.filter((x) => x !== tr.id) : doc.deleted.concat([tr.id]) }).catch(showError) },
+    // People: pass 1's track pieces joined (the server's doing), each kept or
+    // deleted whole; weak detections (dark, small or blurred faces, false alarms)
+    // folded away below the people found clearly.
+    const people = doc.people || doc.tracks.map((tr) => Object.assign({ tracks: [tr.id], clear: true }, tr));
+    const personRow = (p) => {
+      const deleted = p.tracks.every((id) => doc.deleted.includes(id));
+      const segs = p.segments.map(([a, b, low]) => [a, b, low ? "low" : ""]);
+      const label = t("person {id}", { id: p.id }) +
+        (p.tracks.length > 1 ? " " + t("({n} pieces)", { n: p.tracks.length }) : "") +
+        (deleted ? " " + t("(deleted)") : "");
+      const r = row(label, deleted ? "deleted" : "", segs,
+        el("button", { "data-track": p.id, "data-person": p.id, onclick: () => saveEdits({
+          deleted: deleted ? doc.deleted.filter((x) => !p.tracks.includes(x))
+            : doc.deleted.concat(p.tracks.filter((x) => !doc.deleted.includes(x))) }).catch(showError) },
           deleted ? t("Restore") : t("Delete")),
-        () => showFrame(tr.first)));
+        () => showFrame(p.first));
+      r.dataset.person = p.id;
+      r.dataset.clear = p.clear ? "1" : "0";
+      return r;
+    };
+    const clear = people.filter((p) => p.clear);
+    const weak = people.filter((p) => !p.clear);
+    timeline.append(el("div", { id: "peoplecount", class: "hint", "data-clear": clear.length,
+                                "data-weak": weak.length, "data-pieces": doc.tracks.length },
+      t("{n} people found clearly", { n: clear.length }) +
+      (weak.length ? "; " + t("{n} weak detections also covered (dark, small or blurred faces, or false alarms)", { n: weak.length }) : "")));
+    for (const p of clear) timeline.append(personRow(p));
+    if (weak.length) {
+      const box = el("details", { id: "weak", open: state.weakOpen ? true : null },
+        el("summary", {}, t("Weak detections ({n})", { n: weak.length })), weak.map(personRow));
+      box.addEventListener("toggle", () => { state.weakOpen = box.open; });
+      timeline.append(box);
     }
     doc.added.forEach((a, i) => {
       const ks = a.keyframes.map((k) => k[0]);
@@ -588,7 +615,7 @@ async function videoView(path, vt) {
         (ev) => saveEdits({ audio: ev.target.value }).catch(showError), doc.unavailable),
       exportBtn, label),
     el("p", { class: "hint" },
-      t("Red: a tracked face (click it, or Delete in the timeline, to leave it uncovered). Add box / Add ellipse: drag on the frame to cover something; keep the same track selected and draw on other frames to set keyframes: the box is carried along between them (with cover: ellipse, a drawn box is covered by the ellipse around it). After an export, the frames the adversary flags are marked on the timeline.")),
+      t("Red: a tracked face (click it, or Delete in the timeline, to leave that person uncovered). Add box / Add ellipse: drag on the frame to cover something; keep the same track selected and draw on other frames to set keyframes: the box is carried along between them (with cover: ellipse, a drawn box is covered by the ellipse around it). After an export, the frames the adversary flags are marked on the timeline.")),
     el("div", { id: "errors", class: "error" }),
     el("div", { class: "panes" },
       el("div", { class: "pane" }, el("h3", {}, t("Original frame: regions to cover")),

@@ -66,7 +66,10 @@ async function jobView(vt) {
         location.hash = f.kind + "/" + encodeURIComponent(f.name); } }, t("Review")),
       el("button", { class: "remove", disabled: busyNow, title: t("Take this file out of the job"), onclick: () =>
         api("DELETE", "/api/job/file?name=" + encodeURIComponent(f.name)).then(update).catch(showError) }, t("Remove")),
-      f.error ? el("div", { class: "error" }, tm(f.error)) : null));
+      f.error ? el("div", { class: "error" }, tm(f.error)) : null,
+      // What the report says about the file's safety (the sound kept, a stream
+      // removed ...), as the terminal prints it.
+      (f.warnings || []).map((w) => el("div", { class: "warning" }, "⚠ " + tm(w)))));
     list.replaceChildren(...(rows.length ? rows : [el("p", { class: "hint" }, t("No files yet."))]));
     overall.value = data.progress;
     overallLabel.dataset.total = data.files.length;
@@ -99,6 +102,9 @@ async function jobView(vt) {
   async function update(d) {
     data = d || await api("GET", "/api/job");
     if (vt !== viewToken) return;
+    // What was asked for worked: an error of an earlier attempt no longer stands.
+    const errors = document.getElementById("errors");
+    if (errors) errors.textContent = "";
     if (data.problems) showProblems(data.problems);
     render();
     if (data.running && !polling) poll().catch(showError);
@@ -196,6 +202,16 @@ async function jobView(vt) {
     if (!confirm(t("Forget this job? unseen deletes its own copies; your originals stay as they are."))) return;
     try { await update(await api("POST", "/api/job/discard")); reportBox.replaceChildren(); } catch (e) { showError(e); }
   } }, t("Discard the job"));
+  const forgetBtn = el("button", { class: "danger", id: "forget", onclick: async () => {
+    if (!confirm(t("Remove every trace unseen keeps on this computer: this job, its copies and the state of every unfinished run? Saved files and your originals stay as they are."))) return;
+    try {
+      const d = await api("POST", "/api/job/forget");
+      await update(d);
+      reportBox.replaceChildren();
+      forgotten.textContent = t("Removed {n} job state(s): unseen keeps nothing of your files now.", { n: d.forgotten });
+    } catch (e) { showError(e); }
+  } }, t("Forget everything"));
+  const forgotten = el("p", { id: "forgotten", class: "hint" });
 
   async function showReport() {
     setBusy(1);
@@ -209,7 +225,9 @@ async function jobView(vt) {
     } finally { setBusy(-1); }
     if (vt !== viewToken) return;
     // Parsed, never run: the report holds no script, and the page's policy allows none.
-    const parsed = new DOMParser().parseFromString(html, "text/html");
+    // Its own <style> stays out (the policy allows no inline style, even in a parsed
+    // copy): the page's style.css has the same rules for .report.
+    const parsed = new DOMParser().parseFromString(html.replace(/<style[^>]*>[\s\S]*?<\/style>/gi, ""), "text/html");
     const blob = new Blob([html], { type: "text/html" });
     const link = el("a", { id: "downloadreport", download: "unseen-report.html" }, t("Download the report"));
     link.href = URL.createObjectURL(blob);
@@ -247,7 +265,10 @@ async function jobView(vt) {
       savedBox),
     el("section", { class: "step" }, el("h2", {}, t("Report")),
       el("button", { id: "showreport", onclick: () => showReport().catch(showError) }, t("Show the report")),
-      reportBox)));
+      reportBox),
+    el("section", { class: "step" }, el("h2", {}, t("Traces")),
+      el("p", { class: "hint" }, t("unseen keeps a job's state only while it is unfinished, and no file names in it. To remove all of it now (also what the command line keeps):")),
+      forgetBtn, forgotten)));
   render();
   if (data.running) poll().catch(showError);
 }
