@@ -89,3 +89,37 @@ def test_int8_finds_the_faces_fp32_finds(shared_data: Path, tmp_path: Path,
     assert found["int8"] >= 0.95 * found["fp32"], found
     assert again / total >= 0.85, (again, total)
     quantize.int8_model.cache_clear()
+
+
+def test_int8_reaches_every_redaction_session_and_not_the_adversary(
+        shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--precision int8`` runs every face session of the redaction in int8 (the
+    photo search, the video's cheap and 2x sessions), and the adversary in fp32:
+    on a real photo each int8 session's scores differ from its fp32 twin's, and
+    the adversary's are the same under both settings."""
+    from unseen.detect.models import Models
+    from unseen.media.image import read_photo
+    from unseen.pipeline.video import VideoPasses
+    from unseen.settings import Settings
+    from unseen.verify.adversary import Adversary
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    quantize.int8_model.cache_clear()
+    pixels = read_photo(shared_data / "faces" / PHOTOS[1]).pixels
+
+    def scores(precision: str) -> dict[str, np.ndarray]:
+        s = Settings(precision=precision)  # type: ignore[arg-type]
+        models = Models.from_settings(s)
+        passes = VideoPasses(models, s)._passes.detectors
+        out = {name: d.detect_at(pixels, 0.3, 1.0).scores for name, d in passes.items()}
+        for name, d in Adversary("fast", models)._nets.detectors.items():
+            out[f"adversary {name}"] = d.detect_at(pixels, 0.3, 1.0).scores
+        return out
+
+    fp32, int8 = scores("fp32"), scores("int8")
+    assert set(fp32) == {"centerface", "retinaface", "centerface-cheap", "centerface-2x",
+                         "adversary retinaface", "adversary centerface"}, set(fp32)
+    for name in fp32:
+        same = fp32[name].shape == int8[name].shape and np.array_equal(fp32[name], int8[name])
+        assert same == name.startswith("adversary"), name
+    quantize.int8_model.cache_clear()
