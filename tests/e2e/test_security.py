@@ -192,7 +192,7 @@ def test_originals_untouched_with_output_in_input_and_symlinks(
         text=True,
         timeout=600,
     )
-    assert p.returncode != 0 and "overwrite" in p.stderr
+    assert p.returncode != 0 and "output folder is an input folder" in p.stderr, p.stderr
     # -o inside the input folder: works, originals and link targets unchanged
     out = src / "safe"
     p = subprocess.run(
