@@ -381,22 +381,16 @@ def test_the_page_switches_language_and_remembers_it(tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
-    import threading
-    import time
 
+    from tests.serving import serve
     from unseen.web.server import make_server
 
     folder = tmp_path / "in"
     folder.mkdir()
     review = make_server(folder, tmp_path / "out", state=tmp_path / "state")
-    thread = threading.Thread(target=review.run, daemon=True)
     i18n.set_language("zh_Hans")
-    thread.start()
+    stop = serve(review)
     try:
-        for _ in range(200):
-            if review.server.started:
-                break
-            time.sleep(0.05)
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM),
                                         args=["--no-sandbox", "--disable-gpu"])
@@ -435,5 +429,4 @@ def test_the_page_switches_language_and_remembers_it(tmp_path: Path) -> None:
         assert not errors, errors
     finally:
         i18n.set_language("en")
-        review.server.should_exit = True
-        thread.join(10)
+        stop()

@@ -7,8 +7,11 @@ names of stages and seconds only.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Stopwatch:
@@ -24,6 +27,18 @@ class Stopwatch:
             yield
         finally:
             self.add(stage, time.perf_counter() - start)
+
+    def each(self, items: Iterable[T], stage: str) -> Iterator[T]:
+        """The items, the time spent waiting for each one added to ``stage``
+        (a decoder's frames: the wait is the decoding the loop did not hide)."""
+        it = iter(items)
+        while True:
+            with self.time(stage):
+                try:
+                    item = next(it)
+                except StopIteration:
+                    return
+            yield item
 
     def add(self, stage: str, seconds: float) -> None:
         self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds

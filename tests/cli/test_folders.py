@@ -481,23 +481,21 @@ def test_a_disk_that_will_not_take_the_file_is_one_line(shared_data: Path,
             resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
         return limit
 
+    def too_large(given: Path, out: Path, size: int, name: str) -> None:
+        """Run with files limited to ``size`` bytes: ``name`` alone cannot be
+        written, in one line, exit 2."""
+        p = run(given, "-o", out, "-j", "1", "--verify", "off", preexec_fn=limited(size))
+        assert p.returncode == 2, p.stderr
+        failed = [ln for ln in lines(p.stderr) if "cannot write" in ln]
+        assert failed == [f"unseen: {src}/{name}: cannot write {name}: File too large"], \
+            p.stderr
+        assert "unexpected" not in p.stderr and "Traceback" not in p.stderr
+
     # 400 kB: the photo (about 1 MB) cannot be written, the clip (about 57 kB) is.
-    p = run(src, "-o", tmp_path / "safe", "-j", "1", "--verify", "off",
-            preexec_fn=limited(400_000))
-    assert p.returncode == 2, p.stderr
-    failed = [ln for ln in lines(p.stderr) if "cannot write" in ln]
-    assert failed == [f"unseen: {src}/noise.jpg: cannot write noise.jpg: File too large"], \
-        p.stderr
-    assert "unexpected" not in p.stderr and "Traceback" not in p.stderr
+    too_large(src, tmp_path / "safe", 400_000, "noise.jpg")
     assert files(tmp_path / "safe") == ["clip.mp4"]
     # 40 kB: the clip cannot be written either (the job state, about 25 kB, still can).
-    p = run(src / "clip.mp4", "-o", tmp_path / "safe-video", "-j", "1", "--verify", "off",
-            preexec_fn=limited(40_000))
-    assert p.returncode == 2, p.stderr
-    failed = [ln for ln in lines(p.stderr) if "cannot write" in ln]
-    assert failed == [f"unseen: {src}/clip.mp4: cannot write clip.mp4: File too large"], \
-        p.stderr
-    assert "unexpected" not in p.stderr and "Traceback" not in p.stderr
+    too_large(src / "clip.mp4", tmp_path / "safe-video", 40_000, "clip.mp4")
     assert not (tmp_path / "safe-video").exists() or files(tmp_path / "safe-video") == []
 
 

@@ -123,11 +123,10 @@ def test_the_page_shows_the_choice_disabled_with_the_reason(tmp_path: Path,
                                                             damaged: Path) -> None:
     """In the page (headless Chromium), in 简体中文: whole people and disguised voices
     cannot be chosen, and each says why; the other choices can."""
-    import threading
-    import time
 
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     from tests.e2e.test_web_browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.serving import serve
     from unseen.app import AppJob
     from unseen.web.server import make_app_server
 
@@ -135,12 +134,7 @@ def test_the_page_shows_the_choice_disabled_with_the_reason(tmp_path: Path,
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
     job = AppJob(root=tmp_path / "state" / "app", base=Settings(verify="off"), workers=1)
     server = make_app_server(job)
-    thread = threading.Thread(target=server.run, daemon=True, name="unseen-test-app")
-    thread.start()
-    for _ in range(200):
-        if server.server.started:
-            break
-        time.sleep(0.05)
+    stop = serve(server)
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -163,5 +157,4 @@ def test_the_page_shows_the_choice_disabled_with_the_reason(tmp_path: Path,
         assert len(reasons) == 2 and all("请重新安装 unseen" in r for r in reasons), reasons
         assert not errors, errors
     finally:
-        server.server.should_exit = True
-        thread.join(timeout=30)
+        stop()

@@ -8,7 +8,6 @@ read the page's state (data attributes), not its words, so both languages run th
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.clips import trimmed_clip
+from tests.serving import serve
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
@@ -73,12 +73,7 @@ def test_app_whole_flow_in_the_browser(
     dropped = trimmed_clip(shared_data / CLIP, tmp_path / "clip.mp4", 12)
     job = AppJob(root=tmp_path / "state" / "app", base=Settings(verify="fast"), workers=1)
     server = make_app_server(job, engines=engines)
-    thread = threading.Thread(target=server.run, daemon=True, name="unseen-test-app")
-    thread.start()
-    for _ in range(200):
-        if server.server.started:
-            break
-        time.sleep(0.05)
+    stop = serve(server)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     # The language switch keeps its choice here (unseen/web/static/i18n.js).
     context.add_init_script(f"window.localStorage.setItem('unseen-lang', '{lang}')")
@@ -164,11 +159,7 @@ def test_app_whole_flow_in_the_browser(
 
         # Save into a folder of the person's choice; the report is shown.
         out = tmp_path / "to publish"
-        page.fill("#outdir", str(out))
-        page.click("#save")
-        page.wait_for_selector("#savedinfo")
-        page.wait_for_selector("#report section")
-        _idle(page)
+        save_to(page, out)
         assert page.get_attribute("#savedinfo", "data-saved") == "3"
         assert str(out) in page.inner_text("#savedinfo")
         report = page.inner_text("#report")
@@ -177,8 +168,7 @@ def test_app_whole_flow_in_the_browser(
         screenshot("saved-report")
     finally:
         context.close()
-        server.server.should_exit = True
-        thread.join(10)
+        stop()
         job.close()
     assert not errors, errors
 
@@ -197,6 +187,15 @@ def test_app_whole_flow_in_the_browser(
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
         "01-added.png", "02-choices.png", "03-processed.png", "04-review-edited.png",
         "05-review-exported.png", "06-saved-report.png"]
+
+
+def save_to(page: Any, out: Path) -> None:
+    """Save into ``out`` from the page and wait until its report is shown."""
+    page.fill("#outdir", str(out))
+    page.click("#save")
+    page.wait_for_selector("#savedinfo")
+    page.wait_for_selector("#report section")
+    _idle(page)
 
 
 def server_api(page: Any, path: str) -> Any:
@@ -232,12 +231,7 @@ def test_app_report_errors_progress_and_traces_in_the_browser(
     job = AppJob(root=tmp_path / "xdg" / "unseen" / "app", base=Settings(verify="off"),
                  workers=2)
     server = make_app_server(job)
-    thread = threading.Thread(target=server.run, daemon=True, name="unseen-test-app")
-    thread.start()
-    for _ in range(200):
-        if server.server.started:
-            break
-        time.sleep(0.05)
+    stop = serve(server)
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script(f"window.localStorage.setItem('unseen-lang', '{lang}')")
     # Every violation of the page's own Content-Security-Policy, as the page sees it.
@@ -286,11 +280,7 @@ def test_app_report_errors_progress_and_traces_in_the_browser(
         assert not (card / "safe").exists()
         # A save elsewhere works, and the red line of the refused one is gone.
         out = tmp_path / "to publish"
-        page.fill("#outdir", str(out))
-        page.click("#save")
-        page.wait_for_selector("#savedinfo")
-        page.wait_for_selector("#report section")
-        _idle(page)
+        save_to(page, out)
         assert page.inner_text("#errors") == ""
         assert page.get_attribute("#savedinfo", "data-saved") == "3"
 
@@ -310,8 +300,7 @@ def test_app_report_errors_progress_and_traces_in_the_browser(
         assert job.files == []
     finally:
         context.close()
-        server.server.should_exit = True
-        thread.join(10)
+        stop()
         job.close()
     assert not errors, errors
     # The refused save answered 400 (the browser logs it); nothing else went wrong.

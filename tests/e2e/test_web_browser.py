@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ import numpy as np
 import pytest
 
 from tests.clips import trimmed_clip
+from tests.serving import serve
 from tests.test_app import ADDED, FACES, _overlap, false_positive
 
 pytest.importorskip("fastapi", reason="the review UI needs the web extra")
@@ -78,20 +78,13 @@ def server(
     review = make_server(
         folder, out, Settings(verify="fast", allow_unsafe=True), engine_factory=lambda: engine
     )
-    thread = threading.Thread(target=review.run, daemon=True, name="unseen-test-server")
-    thread.start()
-    for _ in range(200):
-        if review.server.started:
-            break
-        time.sleep(0.05)
-    assert review.server.started
+    stop = serve(review)
     parts = urlsplit(review.url)
     token = parse_qs(parts.query)["token"][0]
     try:
         yield Running(f"{parts.scheme}://{parts.netloc}", token, folder, out)
     finally:
-        review.server.should_exit = True
-        thread.join(10)
+        stop()
 
 
 @pytest.fixture(scope="module")

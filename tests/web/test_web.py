@@ -335,6 +335,15 @@ def _wait(client: TestClient, path: str, done: Any, seconds: float = 240) -> dic
     raise AssertionError(f"timed out: {state}")
 
 
+def clip_client(folder: Path, out: Path, shared_data: Path, engine: Any, frames: int) -> TestClient:
+    """The review app on a folder holding the first ``frames`` frames of the
+    Hamilton clip as ``clip.mp4`` (verification off: the review is tested)."""
+    folder.mkdir()
+    trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", folder / "clip.mp4", frames)
+    app = create_app(folder, out, Settings(verify="off"), TOKEN, engine_factory=lambda: engine)
+    return TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
+
+
 def test_video_tracks_delete_add_export(
     tmp_path: Path,
     shared_data: Path,
@@ -343,10 +352,7 @@ def test_video_tracks_delete_add_export(
     from unseen.media.video import read_frames
 
     folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
-    trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", folder / "clip.mp4", 24)
-    app = create_app(folder, out, Settings(verify="off"), TOKEN, engine_factory=lambda: engine)
-    client = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
+    client = clip_client(folder, out, shared_data, engine, 24)
     p = {"path": "clip.mp4"}
     files = client.get("/api/files").json()["files"]
     assert [(f["path"], f["kind"], f["state"]) for f in files] == [
@@ -461,12 +467,11 @@ def test_headless_chromium_draws_the_review(
     """The real server and Debian's chromium: the page shows the regions and the result.
     Screenshots go to pytest's temporary folder only."""
     import subprocess
-    import threading
-    import time
 
     import uvicorn
 
-    from unseen.web.server import bind_loopback
+    from tests.serving import serve
+    from unseen.web.server import ReviewServer, bind_loopback
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -482,13 +487,8 @@ def test_headless_chromium_draws_the_review(
     sock = bind_loopback()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
+    stop = serve(ReviewServer(server, sock, f"http://127.0.0.1:{port}/"))
     try:
-        for _ in range(100):
-            if server.started:
-                break
-            time.sleep(0.05)
         url = f"http://127.0.0.1:{port}/?token={TOKEN}#photo/group.jpg"
         flags = [
             "--headless",
@@ -516,9 +516,7 @@ def test_headless_chromium_draws_the_review(
         )
         assert shot.is_file() and shot.stat().st_size > 10_000
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+        stop()
 
 
 # fuzzing the handlers ------------------------------------------------------------
@@ -602,10 +600,7 @@ def test_video_review_lists_people_not_track_pieces(
     (not one row per fragment); the people found clearly are few; deleting a person
     deletes each of its pieces, and no region of that person is left on any frame."""
     folder, out = tmp_path / "in", tmp_path / "out"
-    folder.mkdir()
-    trimmed_clip(shared_data / "video" / "short_hamilton_clip.mp4", folder / "clip.mp4", 90)
-    app = create_app(folder, out, Settings(verify="off"), TOKEN, engine_factory=lambda: engine)
-    client = TestClient(app, base_url="http://127.0.0.1:8123", headers={TOKEN_HEADER: TOKEN})
+    client = clip_client(folder, out, shared_data, engine, 90)
     p = {"path": "clip.mp4"}
     assert client.post("/api/video/analyze", params=p).status_code == 200
     state = _wait(client, "clip.mp4", lambda s: s["status"] in ("ready", "failed"))

@@ -235,12 +235,7 @@ class VideoPasses:
             # decoded on a thread of their own while this one detects.
             with VideoReader(source, fps=s.video_fps) as reader, \
                     read_ahead(reader, _with_thumbnail) as frames:
-                while True:
-                    with clock.time("pass 1: decode"):
-                        item = next(frames, None)
-                        if item is None:
-                            break
-                        vf, small = item
+                for vf, small in clock.each(frames, "pass 1: decode"):
                     if cuts.is_cut(small):
                         shot += 1
                         tracker.cut()
@@ -480,12 +475,7 @@ class VideoPasses:
 
             try:
                 with read_ahead(reader, _with_rgb) as frames:
-                    while True:
-                        with clock.time("pass 2: decode"):
-                            got = next(frames, None)
-                            if got is None:
-                                break
-                            item, original = got
+                    for item, original in clock.each(frames, "pass 2: decode"):
                         if not isinstance(item, VideoFrame) or original is None:  # sound
                             later(writer.write_audio, item)
                             continue
