@@ -3,11 +3,16 @@ loaded engine per test session (models take a moment to load)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.paths import SHARED_DATA
@@ -39,3 +44,41 @@ def engine():  # type: ignore[no-untyped-def]
     from unseen.pipeline import Anonymizer
 
     return Anonymizer()
+
+
+class RememberedSearch:
+    """The engine's photo search (the real models), each answer kept by the
+    exact pixels and threshold it was given: the crowd photos are searched once
+    for the pipeline's recall test (tests/pipeline/test_photo.py) and the cover
+    modes' (tests/test_cover.py). A picture not seen before is searched."""
+
+    def __init__(self, search: Any) -> None:
+        self.search = search
+        self.answers: dict[tuple[Any, ...], Any] = {}
+        self.asked = 0
+
+    def detect(self, pixels: np.ndarray, threshold: float) -> Any:
+        self.asked += 1
+        digest = hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=16).digest()
+        key = (pixels.shape, pixels.dtype.str, float(threshold), digest)
+        if key not in self.answers:
+            self.answers[key] = self.search.detect(pixels, threshold)
+        return self.answers[key]  # Detections are frozen: sharing is safe
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.search, name)
+
+    @contextmanager
+    def used_by(self, engine: Any) -> Iterator[None]:
+        """``engine``'s pipeline asks this search for the block."""
+        before = engine.models.faces
+        engine.models._faces = self
+        try:
+            yield
+        finally:
+            engine.models._faces = before
+
+
+@pytest.fixture(scope="session")
+def crowd_search(engine: Any) -> RememberedSearch:
+    return RememberedSearch(engine.models.faces)

@@ -13,9 +13,6 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import cKDTree
 
 from unseen.detections import Detections
 from unseen.settings import Settings
@@ -85,6 +82,11 @@ def crowd_mask(faces: Detections, width: int, height: int) -> NDArray[np.uint8]:
     n = len(small)
     if n < CROWD_MIN_GROUP:
         return mask
+    # scipy takes half a second to import: only when there may be a crowd
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
     c = (small.boxes[:, :2] + small.boxes[:, 2:]) / 2
     hs = np.maximum(small.heights, 2.0)
     # Neighbours: pairs within CROWD_LINK times the larger height, of similar

@@ -52,12 +52,12 @@ def test_photos_with_no_person_stay_untouched(  # type: ignore[no-untyped-def]
 ) -> None:
     shares = {}
     for i, rel in enumerate(NO_PERSON):
-        src = tmp_path / f"{i:02d}.png"
+        src = tmp_path / f"{i:02d}.bmp"
         original = read_photo(shared_data / rel).pixels
         Image.fromarray(original).save(src)
-        result = engine.file(src, tmp_path / f"out{i:02d}.png")
+        result = engine.file(src, tmp_path / f"out{i:02d}.bmp")
         assert result.status == "written", (rel, result.error)
-        output = np.asarray(Image.open(tmp_path / f"out{i:02d}.png").convert("RGB"))
+        output = np.asarray(Image.open(tmp_path / f"out{i:02d}.bmp").convert("RGB"))
         shares[rel] = changed_share(original, output)
     print({k: round(100 * v, 2) for k, v in shares.items()})
     values = np.asarray(list(shares.values()))
@@ -81,11 +81,11 @@ def masked_run(engine, shared_data: Path, tmp_path_factory):  # type: ignore[no-
     changed_area = face_area = 0.0
     for i, rel in enumerate(sorted(boxes)[::8]):
         original = np.asarray(ImageOps.exif_transpose(Image.open(folder / rel)).convert("RGB"))
-        src = tmp / f"{i:03d}.png"
+        src = tmp / f"{i:03d}.bmp"
         Image.fromarray(original).save(src)
-        result = engine.file(src, tmp / f"out{i:03d}.png")
+        result = engine.file(src, tmp / f"out{i:03d}.bmp")
         assert result.status == "written", (rel, result.error)
-        output = np.asarray(Image.open(tmp / f"out{i:03d}.png").convert("RGB"))
+        output = np.asarray(Image.open(tmp / f"out{i:03d}.bmp").convert("RGB"))
         changed = (output != original).any(axis=2)
         changed_area += float(changed.sum())
         for box, label in zip(boxes[rel], labels[rel], strict=True):

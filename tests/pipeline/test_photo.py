@@ -13,20 +13,24 @@ from bench.evaluate import coverage
 
 
 @pytest.fixture(scope="module")
-def faces_run(engine, shared_data: Path, face_boxes, tmp_path_factory):  # type: ignore[no-untyped-def]
-    """Anonymize lossless PNG copies of every annotated photo once."""
+def faces_run(engine, crowd_search, shared_data: Path, face_boxes, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Anonymize lossless copies (BMP: quick to write and read) of every
+    annotated photo once (the photo search's answers are kept for
+    tests/test_cover.py, which asks it the same)."""
     src_dir = tmp_path_factory.mktemp("src")
     out_dir = tmp_path_factory.mktemp("out")
     pairs = []
-    for rel, boxes in face_boxes.items():
-        original = np.asarray(
-            ImageOps.exif_transpose(Image.open(shared_data / "faces" / rel)).convert("RGB")
-        )
-        src = src_dir / (Path(rel).stem + ".png")
-        Image.fromarray(original).save(src)
-        result = engine.file(src, out_dir / src.name)
-        assert result.status == "written", result.error
-        pairs.append((original, np.asarray(Image.open(out_dir / src.name).convert("RGB")), boxes))
+    with crowd_search.used_by(engine):
+        for rel, boxes in sorted(face_boxes.items()):
+            original = np.asarray(
+                ImageOps.exif_transpose(Image.open(shared_data / "faces" / rel)).convert("RGB")
+            )
+            src = src_dir / (Path(rel).stem + ".bmp")
+            Image.fromarray(original).save(src)
+            result = engine.file(src, out_dir / src.name)
+            assert result.status == "written", result.error
+            output = np.asarray(Image.open(out_dir / src.name).convert("RGB"))
+            pairs.append((original, output, boxes))
     return coverage(pairs)
 
 
