@@ -98,11 +98,11 @@ def test_crowd_auto_rule() -> None:
 
 # measured on ../shared/data/faces ----------------------------------------------
 @pytest.fixture(scope="module")
-def detected(engine, crowd_search, shared_data: Path, face_boxes):  # type: ignore[no-untyped-def]
+def detected(engine, photo_search, shared_data: Path, face_boxes):  # type: ignore[no-untyped-def]
     """Faces detected once per annotated photo (default settings; the answers
     the pipeline's recall test got for the same pixels, when it ran first)."""
     out = []
-    with crowd_search.used_by(engine):
+    with photo_search.used_by(engine):
         for rel, boxes in sorted(face_boxes.items()):
             im = np.asarray(
                 ImageOps.exif_transpose(Image.open(shared_data / "faces" / rel)).convert("RGB")

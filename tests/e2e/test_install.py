@@ -36,7 +36,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Any:
     env_dir = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
     pip = subprocess.run(
-        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q",
+        # --no-compile: compiling 1.3 GB of packages is a third of the time
+        # (50 -> 33 s here) and no part of what is tested
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile",
          "-c", str(ROOT / "constraints" / "test.txt"), str(ROOT)],
         capture_output=True, text=True, timeout=1200)
     assert pip.returncode == 0, pip.stderr[-3000:]

@@ -235,12 +235,13 @@ def _assert_no_leaks(written: dict[str, Path], metadata_dir: Path) -> None:
 
 
 def test_unseen_photo_outputs_have_no_identifying_tags(
-    metadata_dir: Path, tmp_path: Path, engine  # type: ignore[no-untyped-def]
+    metadata_dir: Path, tmp_path: Path, engine, photo_search  # type: ignore[no-untyped-def]
 ) -> None:
     """Every photo unseen accepts, through the real pipeline (detection,
     redaction, verification), read back by exiftool."""
     files = [p for p in sample_files(metadata_dir) if media_kind(p) == "photo"]
-    written = _anonymize_all(engine, files, metadata_dir, tmp_path)
+    with photo_search.used_by(engine):
+        written = _anonymize_all(engine, files, metadata_dir, tmp_path)
     assert len(written) >= 50
     _assert_no_leaks(written, metadata_dir)
 

@@ -13,14 +13,14 @@ from bench.evaluate import coverage
 
 
 @pytest.fixture(scope="module")
-def faces_run(engine, crowd_search, shared_data: Path, face_boxes, tmp_path_factory):  # type: ignore[no-untyped-def]
+def faces_run(engine, photo_search, shared_data: Path, face_boxes, tmp_path_factory):  # type: ignore[no-untyped-def]
     """Anonymize lossless copies (BMP: quick to write and read) of every
     annotated photo once (the photo search's answers are kept for
     tests/test_cover.py, which asks it the same)."""
     src_dir = tmp_path_factory.mktemp("src")
     out_dir = tmp_path_factory.mktemp("out")
     pairs = []
-    with crowd_search.used_by(engine):
+    with photo_search.used_by(engine):
         for rel, boxes in sorted(face_boxes.items()):
             original = np.asarray(
                 ImageOps.exif_transpose(Image.open(shared_data / "faces" / rel)).convert("RGB")
