@@ -50,10 +50,8 @@ class RememberedSearch:
     """The engine's photo search (the real models), each answer kept by the
     exact pixels and threshold it was given, for tests that run the same
     photos: the crowd photos are searched once for the pipeline's recall test
-    (tests/pipeline/test_photo.py) and the cover modes' (tests/test_cover.py),
-    the metadata folder's once for its tags (tests/metadata/test_metadata.py)
-    and its photos without a person (tests/pipeline/test_false_cover.py). A
-    picture not seen before is searched."""
+    (tests/pipeline/test_photo.py) and the cover modes' (tests/test_cover.py).
+    A picture not seen before is searched."""
 
     def __init__(self, search: Any) -> None:
         self.search = search

@@ -37,8 +37,8 @@ from unseen.settings import AUDIO_MODES, AudioMode, CoverMode, Settings
 if TYPE_CHECKING:
     from filelock import BaseFileLock
 
+    from unseen.batch.engines import FrameProgress
     from unseen.batch.jobdb import Forgotten
-    from unseen.batch.run import FrameProgress
 
 COVER_MODES: tuple[CoverMode, ...] = ("face", "head", "body")
 MAX_FILES = 10_000

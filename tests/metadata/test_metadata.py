@@ -24,6 +24,8 @@ from unseen.cli import main
 from unseen.errors import UnseenError, UnsupportedFormatError
 from unseen.media import media_kind
 from unseen.metadata import clean, inspect
+from unseen.pipeline import Anonymizer
+from unseen.settings import Settings
 
 # HEIC re-encoding of 12 MP phone photos takes ~25 s each on 2 cores: run
 # those only when asked (the small HEIC files exercise the same code path).
@@ -235,13 +237,16 @@ def _assert_no_leaks(written: dict[str, Path], metadata_dir: Path) -> None:
 
 
 def test_unseen_photo_outputs_have_no_identifying_tags(
-    metadata_dir: Path, tmp_path: Path, engine, photo_search  # type: ignore[no-untyped-def]
+    metadata_dir: Path, tmp_path: Path
 ) -> None:
     """Every photo unseen accepts, through the real pipeline (detection,
-    redaction, verification), read back by exiftool."""
+    redaction, verification), read back by exiftool. Tags are what this test
+    measures, not faces: the photo search gets a smaller pixel budget (its
+    passes on the 8-12 MP phone photos were most of the time); the next test
+    runs the default one."""
     files = [p for p in sample_files(metadata_dir) if media_kind(p) == "photo"]
-    with photo_search.used_by(engine):
-        written = _anonymize_all(engine, files, metadata_dir, tmp_path)
+    engine = Anonymizer(Settings(max_pass_megapixels=2.0))
+    written = _anonymize_all(engine, files, metadata_dir, tmp_path)
     assert len(written) >= 50
     _assert_no_leaks(written, metadata_dir)
 

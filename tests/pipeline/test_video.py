@@ -162,10 +162,11 @@ def test_exiftool_finds_nothing_identifying(tmp_path: Path, video_engine: Anonym
         assert word not in lowered, [line for line in text.splitlines() if word in line.lower()]
 
 
-def test_gopro_telemetry_and_location_removed(shared_data: Path, video_engine: Anonymizer,
-                                             tmp_path: Path) -> None:
+def test_gopro_telemetry_and_location_removed(shared_data: Path, tmp_path: Path) -> None:
     src = shared_data / "metadata" / "gopro" / "max-heromode.mp4"
-    res = video_engine.file(src, tmp_path / "gopro.mp4")
+    # Tags, streams and timing are what this test measures, not faces: the deep
+    # key frames' photo search (13 of 28 s here) gets a smaller pixel budget.
+    res = Anonymizer(Settings(max_pass_megapixels=2.0)).file(src, tmp_path / "gopro.mp4")
     assert res.status == "written", res.error
     out = Path(res.output or "")
     with av.open(str(out)) as c:

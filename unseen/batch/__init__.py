@@ -5,6 +5,7 @@ output folder). This module only hands their names on.
 
 from __future__ import annotations
 
+from unseen.batch.jobdb import exclusive_lock
 from unseen.batch.plan import (
     BatchPlan,
     Job,
@@ -13,7 +14,7 @@ from unseen.batch.plan import (
     plan_jobs,
     prepare_batch,
 )
-from unseen.batch.run import BatchRun, exclusive_lock, run_batch
+from unseen.batch.run import BatchRun, run_batch
 
 __all__ = [
     "BatchPlan", "BatchRun", "Job", "check_report_path", "exclusive_lock", "output_folder",

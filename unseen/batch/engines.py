@@ -20,15 +20,31 @@ from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Protocol
 
+from unseen.batch.plan import Job
 from unseen.errors import UnseenError, not_processed
 from unseen.i18n import N_
 from unseen.report import FileResult
 from unseen.settings import Settings
 
 if TYPE_CHECKING:
-    from unseen.batch.plan import Job
-    from unseen.batch.run import FrameProgress, JobProgress
     from unseen.pipeline import Anonymizer
+
+
+class FrameProgress(Protocol):
+    """Where a video is (`unseen.pipeline.VideoProgress`): ``stage`` detect or redact."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def frame(self) -> int: ...
+
+    @property
+    def total(self) -> int: ...
+
+
+JobProgress = Callable[[Job, FrameProgress], None]
+"""Called with a video's job and where it is, from every engine that can tell."""
 
 
 class Engine(Protocol):

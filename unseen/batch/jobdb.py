@@ -22,11 +22,15 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from unseen.errors import UnseenError
 from unseen.i18n import N_
 from unseen.report import FileResult
 from unseen.settings import Settings
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 DB_NAME = "jobs.sqlite"
 SECRET_NAME = "secret"
@@ -198,11 +202,23 @@ class Forgotten:
     busy: int
 
 
+def exclusive_lock(path: Path) -> BaseFileLock:
+    """Lock the file ``path`` for this process, without waiting: OSError
+    (`filelock.Timeout`) when another process holds it. flock on Unix, LockFileEx
+    on Windows (filelock); the file stays empty and in place after `release`, and
+    any thread may release it."""
+    from filelock import FileLock
+
+    # preserve_lock_file also turns off filelock's soft fallback, whose marker
+    # file would hold this process's id and host name.
+    lock = FileLock(path, thread_local=False, preserve_lock_file=True, fallback_to_soft=False)
+    lock.acquire(blocking=False)
+    return lock
+
+
 def forget(root: Path | None = None, extra: Iterable[Path] = ()) -> Forgotten:
     """Remove every job's state under ``root`` (default: the per-user one), and the
     job states in ``extra`` (``--state DIR``), except those a running unseen holds."""
-    from unseen.batch.run import exclusive_lock
-
     root = root if root is not None else default_state_root()
     removed = busy = 0
     folders = [p for p in sorted(root.iterdir()) if p.is_dir() and not p.is_symlink()] \

@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from unseen.batch.engines import JobProgress
+from unseen.batch.jobdb import exclusive_lock
 from unseen.batch.plan import Job, inside
 from unseen.errors import OutputError, UnseenError
 from unseen.i18n import N_
@@ -33,26 +35,10 @@ from unseen.report import FileResult
 from unseen.settings import Settings
 
 if TYPE_CHECKING:
-    from filelock import BaseFileLock
 
     from unseen.batch.jobdb import JobDatabase
 
 
-class FrameProgress(Protocol):
-    """Where a video is (`unseen.pipeline.VideoProgress`): ``stage`` detect or redact."""
-
-    @property
-    def stage(self) -> str: ...
-
-    @property
-    def frame(self) -> int: ...
-
-    @property
-    def total(self) -> int: ...
-
-
-JobProgress = Callable[[Job, FrameProgress], None]
-"""Called with a video's job and where it is, from every engine that can tell."""
 MIN_FREE_BYTES = 16 << 20
 """Less free space than this in the output folder refuses the run before any file."""
 TAKEN = N_("not written: {name} is already in the output folder and this job did not "
@@ -353,20 +339,6 @@ def _graceful_stop(runner: object, on_stop: Callable[[], None] | None = None
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-
-
-def exclusive_lock(path: Path) -> BaseFileLock:
-    """Lock the file ``path`` for this process, without waiting: OSError
-    (`filelock.Timeout`) when another process holds it. flock on Unix, LockFileEx
-    on Windows (filelock); the file stays empty and in place after `release`, and
-    any thread may release it."""
-    from filelock import FileLock
-
-    # preserve_lock_file also turns off filelock's soft fallback, whose marker
-    # file would hold this process's id and host name.
-    lock = FileLock(path, thread_local=False, preserve_lock_file=True, fallback_to_soft=False)
-    lock.acquire(blocking=False)
-    return lock
 
 
 @contextmanager

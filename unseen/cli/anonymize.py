@@ -36,7 +36,7 @@ from unseen.settings import AUDIO_MODES, PRECISIONS, Settings
 
 if TYPE_CHECKING:
     from unseen.batch import Job
-    from unseen.batch.run import FrameProgress
+    from unseen.batch.engines import FrameProgress
 
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
                 "slower", "veryslow")
