@@ -22,10 +22,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from unseen.batch.engines import JobProgress
-from unseen.batch.jobdb import exclusive_lock
+from unseen.batch.engines import JobProgress, make_engine
+from unseen.batch.jobdb import (
+    LOCK_NAME,
+    JobDatabase,
+    exclusive_lock,
+    find_state,
+    open_state,
+    output_candidates,
+    remove_state,
+    settings_key,
+)
 from unseen.batch.plan import Job, inside
 from unseen.errors import OutputError, UnseenError
 from unseen.i18n import N_
@@ -33,11 +42,6 @@ from unseen.media.atomic import TEMP_PREFIX, TEMP_SUFFIX
 from unseen.metadata.names import shown
 from unseen.report import FileResult
 from unseen.settings import Settings
-
-if TYPE_CHECKING:
-
-    from unseen.batch.jobdb import JobDatabase
-
 
 MIN_FREE_BYTES = 16 << 20
 """Less free space than this in the output folder refuses the run before any file."""
@@ -96,15 +100,6 @@ def run_batch(
     output is left and the state stays for the next run. ``debug``: workers log
     tracebacks of unexpected errors to stderr.
     """
-    from unseen.batch.engines import make_engine
-    from unseen.batch.jobdb import (
-        JobDatabase,
-        find_state,
-        open_state,
-        remove_state,
-        settings_key,
-    )
-
     start = time.perf_counter()
     if state is not None and inside(state, output):
         raise UnseenError(N_("the job state would go into the output folder ({state}); give "
@@ -265,8 +260,6 @@ def _refuse_foreign_files(output: Path, db: JobDatabase, ours: set[str]) -> None
 
 def _taken(job: Job, output: Path, db: JobDatabase, ours: set[str]) -> str | None:
     """The name of a file already where ``job`` would write, that this job did not write."""
-    from unseen.batch.jobdb import output_candidates
-
     root = os.path.realpath(output)
     for p in output_candidates(job.dest):
         if not os.path.lexists(p):
@@ -344,8 +337,6 @@ def _graceful_stop(runner: object, on_stop: Callable[[], None] | None = None
 @contextmanager
 def _exclusive(state: Path) -> Iterator[None]:
     """One run per output folder (per state folder) at a time."""
-    from unseen.batch.jobdb import LOCK_NAME
-
     state.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:  # a lock file of its own: separate from SQLite's locks on the database
         lock = exclusive_lock(state / LOCK_NAME)
